@@ -1,0 +1,108 @@
+"""Domain values and their on-chain forms: codes as bytes32, baht as integer satang.
+
+    >>> encode_code("MOE-01")[:8]  # left-aligned ASCII, zero padded to 32 bytes
+    b'MOE-01\\x00\\x00'
+    >>> parse_baht("1,234.50 บาท")
+    123450
+    >>> format_baht(123450)
+    '1234.50'
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from ledger.errors import LedgerError
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+BE_OFFSET = 543  # Buddhist Era year = Gregorian year + 543
+
+_CODE = re.compile(r"[A-Za-z0-9._/-]{1,32}")
+# Digits with optional thousands separators, then at most two decimals, then an optional unit.
+_BAHT = re.compile(r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d*))?")
+_UNITS = ("บาท", "baht", "THB", "฿")
+
+
+class ValueFormatError(LedgerError, ValueError):
+    """A code, amount or hash given by a user is malformed."""
+
+
+def encode_code(code: str, what: str = "code") -> bytes:
+    """A project, agency, service or voucher code as the bytes32 the contract stores."""
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        raise ValueFormatError(f"{what} {code!r} must be 1-32 characters of A-Z a-z 0-9 . _ / -")
+    return code.encode("ascii").ljust(32, b"\0")
+
+
+def decode_code(raw: bytes) -> str:
+    """The text of a bytes32 code; codes not written by our tools come back as 0x-hex."""
+    text = raw.rstrip(b"\0")
+    try:
+        decoded = text.decode("ascii")
+    except UnicodeDecodeError:
+        return "0x" + raw.hex()
+    if not _CODE.fullmatch(decoded) or b"\0" in text:
+        return "0x" + raw.hex()
+    return decoded
+
+
+def parse_baht(text: str) -> int:
+    """Parse a baht amount typed by a person into satang.
+
+    Accepts ``1234.5``, ``1,234.50``, ``1234.50 บาท``, ``฿1,234``. Refuses signs, more than
+    two decimals, misplaced separators and text without digits.
+    """
+    if not isinstance(text, str):
+        raise ValueFormatError(f"amount {text!r} is not text")
+    cleaned = text.strip()
+    for unit in _UNITS:
+        if cleaned.endswith(unit):
+            cleaned = cleaned[: -len(unit)].strip()
+        if cleaned.startswith(unit):
+            cleaned = cleaned[len(unit) :].strip()
+    match = _BAHT.fullmatch(cleaned)
+    if not match:
+        raise ValueFormatError(f"amount {text!r} is not a baht amount like 1,234.50")
+    frac = match.group("frac") or ""
+    if len(frac) > 2:
+        raise ValueFormatError(f"amount {text!r} has more than two decimals (satang is the smallest unit)")
+    baht = int(match.group("int").replace(",", ""))
+    return baht * 100 + int(frac.ljust(2, "0"))
+
+
+def format_baht(satang: int) -> str:
+    """Satang as a decimal string with two places: 123450 -> '1234.50' (JSON's money form)."""
+    sign = "-" if satang < 0 else ""
+    whole, part = divmod(abs(satang), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def fiscal_year_of(moment: date | datetime) -> int:
+    """The Thai government fiscal year (B.E.) containing a date: 1 Oct - 30 Sep.
+
+    A datetime is first converted to Bangkok time (naive datetimes are taken as UTC).
+    """
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(BANGKOK).date()
+    year = moment.year + 1 if moment.month >= 10 else moment.year
+    return year + BE_OFFSET
+
+
+def fiscal_year_bounds(fiscal_year_be: int) -> tuple[date, date]:
+    """First and last day of a B.E. fiscal year: 2568 -> (2024-10-01, 2025-09-30)."""
+    if not 2400 <= fiscal_year_be <= 2800:
+        raise ValueFormatError(f"fiscal year {fiscal_year_be} is not a Buddhist Era year (e.g. 2568)")
+    gregorian = fiscal_year_be - BE_OFFSET
+    return date(gregorian - 1, 10, 1), date(gregorian, 9, 30)
+
+
+def parse_hash(text: str, what: str = "hash") -> bytes:
+    """A 32-byte hash written as 64 hex digits, with or without 0x."""
+    cleaned = text.strip().lower().removeprefix("0x")
+    if not re.fullmatch(r"[0-9a-f]{64}", cleaned):
+        raise ValueFormatError(f"{what} {text!r} must be 64 hexadecimal digits")
+    return bytes.fromhex(cleaned)

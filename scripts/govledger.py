@@ -1,0 +1,94 @@
+"""The `govledger` command: one entry point for agencies, operators and auditors.
+
+Each sub-command lives in ``scripts/commands/<name>.py`` and adds itself with ``register``.
+Commands parse arguments, call ``ledger``/``indexer``/``api``, and print; any error from
+those packages becomes one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from ledger.errors import LedgerError
+
+HELP = """govledger: a public, verifiable ledger of government spending and service requests.
+
+Budget spending is recorded on an EVM chain under a project code; service requests
+(a student-loan application, a complaint) are tracked by an unguessable tracking code.
+An indexer mirrors the chain into SQL; a read-only API and dashboard serve citizens;
+auditors replay everything on their own machine.
+
+Quick start on a local chain:  govledger demo
+
+Settings come from flags, then GOVLEDGER_* environment variables (see README).
+"""
+
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Sub-command modules, in the order --help lists them.
+COMMAND_MODULES = (
+    "chain",
+    "agency",
+    "project",
+    "budget",
+    "disburse",
+    "request",
+    "index",
+    "serve",
+    "audit",
+    "demo",
+)
+
+# Errors that become one clean line; each package adds its root here when it exists.
+USER_ERRORS: list[type[BaseException]] = [LedgerError]
+
+
+def _load() -> None:
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"scripts.commands.{name}")
+        module.register(app)
+        USER_ERRORS.extend(getattr(module, "USER_ERRORS", ()))
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one line to stderr and return an Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _load()
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except tuple(USER_ERRORS) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors and aborts
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from ledger.types import (
+    ValueFormatError,
+    decode_code,
+    encode_code,
+    fiscal_year_bounds,
+    fiscal_year_of,
+    format_baht,
+    parse_baht,
+    parse_hash,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "satang"),
+    [
+        ("1234.5", 123450),
+        ("1,234.50", 123450),
+        ("1234.50 บาท", 123450),
+        ("฿1,234", 123400),
+        ("0.01", 1),
+        ("800,000,000", 80_000_000_000),
+        ("7", 700),
+    ],
+)
+def test_parse_baht_accepts(text: str, satang: int) -> None:
+    assert parse_baht(text) == satang
+
+
+@pytest.mark.parametrize("text", ["", "บาท", "-5", "+5", "1.234", "1,23.00", "12,34", "abc", "1e5", "1 234", ".5"])
+def test_parse_baht_refuses(text: str) -> None:
+    with pytest.raises(ValueFormatError):
+        parse_baht(text)
+
+
+def test_format_baht_round_trips() -> None:
+    for satang in (0, 1, 99, 100, 123450, 10**15 + 7):
+        assert parse_baht(format_baht(satang)) == satang
+    assert format_baht(5) == "0.05"
+
+
+def test_codes_round_trip_and_refuse() -> None:
+    raw = encode_code("MOE/2568-01.a_b")
+    assert len(raw) == 32 and decode_code(raw) == "MOE/2568-01.a_b"
+    for bad in ("", "x" * 33, "กระทรวง", "a b", "a\0"):
+        with pytest.raises(ValueFormatError):
+            encode_code(bad)
+    assert decode_code(b"\xff" * 32) == "0x" + "ff" * 32
+
+
+def test_fiscal_years_are_buddhist_era() -> None:
+    assert fiscal_year_bounds(2568) == (date(2024, 10, 1), date(2025, 9, 30))
+    assert fiscal_year_of(date(2024, 10, 1)) == 2568
+    assert fiscal_year_of(date(2024, 9, 30)) == 2567
+    # 30 Sep 2024 20:00 UTC is already 1 Oct in Bangkok.
+    assert fiscal_year_of(datetime(2024, 9, 30, 20, 0, tzinfo=timezone.utc)) == 2568
+    with pytest.raises(ValueFormatError):
+        fiscal_year_bounds(2025)
+
+
+def test_parse_hash() -> None:
+    assert parse_hash("0x" + "ab" * 32) == bytes.fromhex("ab" * 32)
+    with pytest.raises(ValueFormatError):
+        parse_hash("abc")
