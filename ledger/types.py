@@ -106,3 +106,35 @@ def parse_hash(text: str, what: str = "hash") -> bytes:
     if not re.fullmatch(r"[0-9a-f]{64}", cleaned):
         raise ValueFormatError(f"{what} {text!r} must be 64 hexadecimal digits")
     return bytes.fromhex(cleaned)
+
+
+# Tracking codes: 160 random bits (>= 128 required), shown as 32 Crockford base32 characters
+# in groups of four. On chain the 20 bytes sit left-aligned in a bytes32.
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_IN = {c: i for i, c in enumerate(_CROCKFORD)} | {"I": 1, "L": 1, "O": 0}
+TRACKING_BYTES = 20
+
+
+def new_tracking_code() -> str:
+    """A fresh unguessable tracking code for an applicant."""
+    import secrets
+
+    return decode_tracking(secrets.token_bytes(TRACKING_BYTES).ljust(32, b"\0"))
+
+
+def encode_tracking(text: str) -> bytes:
+    """Parse a tracking code as typed (any case, dashes or spaces, I/L/O read as 1/1/0)."""
+    cleaned = "".join(ch for ch in text.upper() if ch not in "- ")
+    if len(cleaned) != 32 or any(ch not in _CROCKFORD_IN for ch in cleaned):
+        raise ValueFormatError(f"tracking code {text!r} must be 32 letters and digits, like 7K3M-Q9XA-...")
+    number = 0
+    for ch in cleaned:
+        number = number * 32 + _CROCKFORD_IN[ch]
+    return number.to_bytes(TRACKING_BYTES, "big").ljust(32, b"\0")
+
+
+def decode_tracking(raw: bytes) -> str:
+    """The printed form of an on-chain tracking code."""
+    number = int.from_bytes(raw[:TRACKING_BYTES], "big")
+    chars = "".join(_CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(32)))
+    return "-".join(chars[i : i + 4] for i in range(0, 32, 4))

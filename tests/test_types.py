@@ -67,3 +67,20 @@ def test_parse_hash() -> None:
     assert parse_hash("0x" + "ab" * 32) == bytes.fromhex("ab" * 32)
     with pytest.raises(ValueFormatError):
         parse_hash("abc")
+
+
+def test_tracking_codes_round_trip_and_tolerate_typing() -> None:
+    from ledger.types import decode_tracking, encode_tracking, new_tracking_code
+
+    codes = {new_tracking_code() for _ in range(200)}
+    assert len(codes) == 200
+    for code in codes:
+        raw = encode_tracking(code)
+        assert len(raw) == 32 and raw[20:] == b"\0" * 12
+        assert decode_tracking(raw) == code
+        assert encode_tracking(code.lower().replace("-", " ")) == raw
+    assert encode_tracking("O" * 32) == encode_tracking("0" * 32)
+    with pytest.raises(ValueFormatError):
+        encode_tracking("ABC")
+    with pytest.raises(ValueFormatError):
+        encode_tracking("U" * 32)  # U is not in Crockford's alphabet
