@@ -1,0 +1,188 @@
+"""Database URLs, schema migrations, and the raw-driver store the indexer writes through.
+
+The indexer writes with the drivers themselves (sqlite3 ``executemany``; psycopg 3 ``COPY``)
+because an ORM insert costs more than decoding and fetching together. Everyone else reads
+through SQLAlchemy with ``sqlalchemy_url(url)``.
+
+    upgrade("sqlite:///var/govledger.db")                 # Alembic: create/upgrade the schema
+    store = open_store("postgresql://postgres@127.0.0.1/test")
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from indexer.errors import DatabaseError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def dialect_of(url: str) -> str:
+    """'sqlite' or 'postgresql'."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql"
+    raise DatabaseError(f"database URL {url!r} is neither sqlite:///... nor postgresql://...")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL with the driver SQLAlchemy must use (psycopg 3 for PostgreSQL)."""
+    if dialect_of(url) == "postgresql":
+        rest = url.split("://", 1)[1]
+        return "postgresql+psycopg://" + rest
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """The URL as psycopg/libpq accept it (no SQLAlchemy driver suffix)."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def sqlite_path(url: str) -> str:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise DatabaseError("the mirror needs a SQLite file, not an in-memory database")
+    return database
+
+
+def upgrade(url: str) -> None:
+    """Create or upgrade the mirror's schema to the latest Alembic revision (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    if dialect_of(url) == "sqlite":
+        Path(sqlite_path(url)).parent.mkdir(parents=True, exist_ok=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        raise DatabaseError(f"cannot migrate the mirror database: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+class Store:
+    """A raw DB-API connection with one transaction at a time; SQL is written with ``?``."""
+
+    dialect = ""
+
+    def begin(self) -> None:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = self.conn.cursor()
+        cur.execute(self._sql(sql), params)
+        return int(cur.rowcount)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.conn.cursor().executemany(self._sql(sql), rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.cursor()
+        cur.execute(self._sql(sql), params)
+        return list(cur.fetchall())
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+
+class SqliteStore(Store):
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        path = sqlite_path(url)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that the write lock
+        # is taken before the first read of the batch, not half-way through it.
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit that returned is on disk even after a power cut, which is what
+        # makes "rows and checkpoint in one transaction" a guarantee rather than a hope.
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        self.conn.execute("PRAGMA cache_size=-65536")
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            marks = ",".join("?" * len(columns))
+            self.conn.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
+
+
+class PostgresStore(Store):
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        try:
+            self.conn = psycopg.connect(libpq_url(url), autocommit=False)
+        except psycopg.Error as exc:
+            raise DatabaseError(f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
+
+    def begin(self) -> None:
+        pass  # psycopg opens a transaction on the first statement
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        cur = self.conn.cursor()
+        with cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+
+
+def open_store(url: str) -> Store:
+    """A write connection to the mirror at ``url`` (already migrated)."""
+    if dialect_of(url) == "sqlite":
+        return SqliteStore(url)
+    return PostgresStore(url)
+
+
+def rows_of(store: Store, table: str, columns: Iterable[str], order: str) -> list[tuple[Any, ...]]:
+    """Every row of a table in a fixed order (tests and the reference comparison)."""
+    return store.query(f"SELECT {','.join(columns)} FROM {table} ORDER BY {order}")
