@@ -1,0 +1,84 @@
+"""Dependencies and parameter types shared by the routes.
+
+Every parameter is validated before a query runs: codes by pattern, fiscal years as Buddhist Era,
+dates as ISO dates, amounts as decimal strings, ``limit`` in 1..500. A parameter the route does
+not take is refused by name (400) instead of being ignored, so a typo such as ``?fiscalyear=``
+does not silently return everything.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.routing import APIRoute
+
+from api.cursor import MAX_CURSOR_CHARS
+from api.database import Mirror
+from api.errors import BadRequestError, InvalidParameterError
+from api.schemas import CODE_PATTERN
+from ledger.types import ValueFormatError, parse_baht
+
+AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+
+Code = Annotated[
+    str, Query(pattern=CODE_PATTERN, min_length=1, max_length=32, description="1-32 of A-Z a-z 0-9 . _ / -")
+]
+FiscalYear = Annotated[
+    int, Query(ge=2500, le=2700, description="Thai fiscal year, Buddhist Era (2568 = 1 Oct 2024 - 30 Sep 2025)")
+]
+Amount = Annotated[str, Query(pattern=AMOUNT_PATTERN, max_length=19, description="Baht, e.g. 1234.50")]
+IsoDate = Annotated[date, Query(description="ISO date (YYYY-MM-DD), Bangkok calendar")]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page, 1-500")]
+Cursor = Annotated[
+    str, Query(pattern=CURSOR_PATTERN, max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page")
+]
+PathCode = Annotated[str, Path(pattern=CODE_PATTERN, min_length=1, max_length=32)]
+
+
+def mirror(request: Request) -> Mirror:
+    return request.app.state.mirror
+
+
+def to_satang(parameter: str, text: str) -> int:
+    try:
+        return parse_baht(text)
+    except ValueFormatError:
+        raise InvalidParameterError(parameter, f"{text[:40]!r} is not an amount like 1234.50") from None
+
+
+_ACCEPTED: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def reject_unknown_parameters(request: Request) -> None:
+    """400 naming every query parameter the route does not take, or takes once but got twice."""
+    query = request.query_params
+    if not query:
+        return
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    accepted = _ACCEPTED.get(id(route))
+    if accepted is None:
+        accepted = _ACCEPTED[id(route)] = frozenset(_query_names(route.dependant))
+    keys = query.keys()
+    unknown = sorted({key for key in keys if key not in accepted})
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:10])
+        allowed = ", ".join(sorted(accepted)) or "none"
+        raise BadRequestError(f"unknown query parameter(s) {shown}; this route takes: {allowed}")
+    if len(query.multi_items()) != len(set(keys)):
+        repeated = sorted({key for key in keys if len(query.getlist(key)) > 1})
+        raise BadRequestError(f"query parameter(s) given more than once: {', '.join(repeated)}")
+
+
+Strict = Depends(reject_unknown_parameters)

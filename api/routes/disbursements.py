@@ -1,0 +1,158 @@
+"""``/v1/disbursements``: every payment recorded on the chain, newest first, with its provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.responses import Response
+
+from api.cursor import decode_cursor, encode_cursor
+from api.deps import Amount, Code, Cursor, FiscalYear, IsoDate, Limit, Strict, to_satang
+from api.errors import InvalidParameterError, NotFoundError
+from api.render import money, provenance
+from api.responses import json_answer
+from api.schemas import DisbursementDetailPublic, DisbursementListPublic
+from ledger.types import BANGKOK
+
+router = APIRouter(prefix="/v1/disbursements", tags=["disbursements"], dependencies=[Strict])
+
+COLUMNS = (
+    "d.seq, d.project_code, d.agency_code, d.fiscal_year, d.voucher, d.amount, d.payee, d.document_hash,"
+    " d.request_tracking, d.reversed_by_seq, d.head, d.tx_hash, d.block_number, d.block_hash, d.log_index,"
+    " d.block_time"
+)
+MAX_SEQ = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class DisbursementFilters:
+    """The filters shared by the list and the CSV export, as SQL over ``disbursements d``."""
+
+    project: str | None
+    agency: str | None
+    fiscal_year: int | None
+    payee: str | None
+    min_amount: str | None
+    max_amount: str | None
+    since: date | None
+    until: date | None
+
+    def scope(self) -> str:
+        return "\0".join(str(value) for value in self.__dict__.values())
+
+    def sql(self) -> tuple[list[str], dict[str, Any]]:
+        clauses: list[str] = []
+        params: dict[str, Any] = {}
+        for column, name in (
+            ("project_code", "project"),
+            ("agency_code", "agency"),
+            ("fiscal_year", "fiscal_year"),
+            ("payee", "payee"),
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                clauses.append(f"d.{column} = :{name}")
+                params[name] = value
+        low = to_satang("min_amount", self.min_amount) if self.min_amount is not None else None
+        high = to_satang("max_amount", self.max_amount) if self.max_amount is not None else None
+        if low is not None and high is not None and low > high:
+            raise InvalidParameterError("min_amount", "is greater than max_amount")
+        if low is not None:
+            clauses.append("d.amount >= :min_amount")
+            params["min_amount"] = low
+        if high is not None:
+            clauses.append("d.amount <= :max_amount")
+            params["max_amount"] = high
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise InvalidParameterError("since", "is after until")
+        # Dates are Bangkok calendar days, as people in Thailand read them; blocks carry UTC seconds.
+        if self.since is not None:
+            clauses.append("d.block_time >= :since")
+            params["since"] = _bangkok_midnight(self.since)
+        if self.until is not None:
+            clauses.append("d.block_time < :until")
+            params["until"] = _bangkok_midnight(self.until + timedelta(days=1))
+        return clauses, params
+
+
+def _bangkok_midnight(day: date) -> int:
+    return int(datetime.combine(day, time(0), tzinfo=BANGKOK).timestamp())
+
+
+def disbursement_filters(
+    project: Code | None = None,
+    agency: Code | None = None,
+    fiscal_year: FiscalYear | None = None,
+    payee: Code | None = None,
+    min_amount: Amount | None = None,
+    max_amount: Amount | None = None,
+    since: IsoDate | None = None,
+    until: IsoDate | None = None,
+) -> DisbursementFilters:
+    for name, day in (("since", since), ("until", until)):
+        if day is not None and not 1970 <= day.year <= 2200:
+            raise InvalidParameterError(name, "must be a date between 1970 and 2200")
+    return DisbursementFilters(project, agency, fiscal_year, payee, min_amount, max_amount, since, until)
+
+
+Filters = Annotated[DisbursementFilters, Depends(disbursement_filters)]
+
+
+def disbursement(row: Any) -> dict[str, Any]:
+    (seq, project, agency, fiscal_year, voucher, amount, payee, document_hash, request_tracking, reversed_by) = row[:10]
+    return {
+        "id": seq,
+        "project": project,
+        "agency": agency,
+        "fiscal_year": fiscal_year,
+        "voucher": voucher,
+        "amount": money(amount),
+        "payee": payee,
+        "document_hash": document_hash,
+        "request": request_tracking,
+        "reversed": reversed_by is not None,
+        "provenance": provenance(seq, *row[10:16]),
+    }
+
+
+@router.get("", response_model=DisbursementListPublic, summary="Disbursements, newest first, filtered")
+async def list_disbursements(
+    request: Request, filters: Filters, limit: Limit = 50, cursor: Cursor | None = None
+) -> Response:
+    secret = request.app.state.settings.cursor_secret
+    clauses, params = filters.sql()
+    scope = "disbursements\0" + filters.scope()
+    if cursor is not None:
+        (params["before"],) = decode_cursor(secret, scope, cursor, (int,))
+        clauses.append("d.seq < :before")
+    params["limit"] = limit + 1
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = await request.app.state.mirror.fetch_all(
+        f"SELECT {COLUMNS} FROM disbursements d {where} ORDER BY d.seq DESC LIMIT :limit", params
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(secret, scope, [rows[-1][0]]) if more else None
+    return json_answer(request, {"items": [disbursement(row) for row in rows], "next_cursor": next_cursor})
+
+
+@router.get("/{id}", response_model=DisbursementDetailPublic, summary="One disbursement and its reversal, if any")
+async def get_disbursement(
+    request: Request, id: Annotated[int, Path(ge=1, le=MAX_SEQ, description="Ledger sequence number")]
+) -> Response:
+    row = await request.app.state.mirror.fetch_one(
+        f"SELECT {COLUMNS}, d.reversal_reason, r.head, r.tx_hash, r.block_number, r.block_hash, r.log_index,"
+        " r.block_time FROM disbursements d LEFT JOIN reversals r ON r.seq = d.reversed_by_seq WHERE d.seq = :seq",
+        {"seq": id},
+    )
+    if row is None:
+        raise NotFoundError(f"no disbursement with id {id}")
+    body = disbursement(row)
+    reversed_by = row[9]
+    body["reversal"] = (
+        None if reversed_by is None else {"reason": row[16], "provenance": provenance(reversed_by, *row[17:23])}
+    )
+    return json_answer(request, body)

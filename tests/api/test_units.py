@@ -1,0 +1,102 @@
+"""Pure parts of the API: cursors, the token bucket, ETag matching, the working-day calendar."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from api.cursor import decode_cursor, encode_cursor
+from api.database import open_mirror, to_pyformat
+from api.errors import InvalidParameterError, SettingsError
+from api.guard import TokenBuckets
+from api.responses import matches
+from api.routes.services import quantile
+from api.workdays import add_working_days, is_working_day, working_days_between
+
+SECRET = b"k" * 32
+
+
+def test_cursor_round_trip_and_scope_binding() -> None:
+    text = encode_cursor(SECRET, "projects\0MOE", ["P-1"])
+    assert decode_cursor(SECRET, "projects\0MOE", text, (str,)) == ["P-1"]
+    with pytest.raises(InvalidParameterError):
+        decode_cursor(SECRET, "projects\0MOF", text, (str,))  # same list, other filters
+    with pytest.raises(InvalidParameterError):
+        decode_cursor(b"other", "projects\0MOE", text, (str,))
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["", ".", "abc", "abc.def", "a.b.c", "%%%.%%%", "x" * 600, "eyJ4IjoxfQ.AAAA", "\u0e01.\u0e02", "W10.W10"],
+)
+def test_garbage_cursors_are_refused(garbage: str) -> None:
+    with pytest.raises(InvalidParameterError):
+        decode_cursor(SECRET, "s", garbage, (int,))
+
+
+def test_edited_cursor_is_refused() -> None:
+    text = encode_cursor(SECRET, "s", [1000])
+    body, mac = text.split(".")
+    forged = encode_cursor(b"guess", "s", [5]).split(".")[0] + "." + mac
+    assert decode_cursor(SECRET, "s", text, (int,)) == [1000]
+    with pytest.raises(InvalidParameterError):
+        decode_cursor(SECRET, "s", forged, (int,))
+    with pytest.raises(InvalidParameterError):
+        decode_cursor(SECRET, "s", text, (str,))  # right MAC, wrong shape for this list
+
+
+def test_token_bucket_refuses_then_refills() -> None:
+    now = [100.0]
+    buckets = TokenBuckets(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [buckets.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = buckets.take("a")
+    assert wait == pytest.approx(0.5)
+    assert buckets.take("b") == 0.0  # another client is unaffected
+    now[0] += 0.5
+    assert buckets.take("a") == 0.0
+
+
+def test_etag_matching_is_weak_comparison() -> None:
+    assert matches('"abc"', '"abc"')
+    assert matches('W/"abc"', '"abc"')
+    assert matches('"x", "abc"', '"abc"')
+    assert matches("*", '"abc"')
+    assert not matches('"abd"', '"abc"')
+
+
+def test_placeholders_translate_for_psycopg() -> None:
+    assert to_pyformat("SELECT 1 WHERE a = :a AND b LIKE '%x' AND c::text = :c") == (
+        "SELECT 1 WHERE a = %(a)s AND b LIKE '%%x' AND c::text = %(c)s"
+    )
+
+
+def test_mirror_urls() -> None:
+    assert str(open_mirror("sqlite:////tmp/x.db").path) == "/tmp/x.db"  # type: ignore[attr-defined]
+    assert str(open_mirror("sqlite:///var/x.db").path) == "var/x.db"  # type: ignore[attr-defined]
+    with pytest.raises(SettingsError):
+        open_mirror("sqlite:///:memory:")
+    with pytest.raises(SettingsError):
+        open_mirror("mysql://x/y")
+
+
+def test_working_days_skip_weekends_and_thai_holidays() -> None:
+    # Songkran 2025: Mon 14 and Tue 15 April, and Wed 16 in lieu of Sunday 13; 12/13 a weekend.
+    assert not is_working_day(date(2025, 4, 12))
+    assert not is_working_day(date(2025, 4, 14))
+    assert not is_working_day(date(2025, 4, 16))
+    assert is_working_day(date(2025, 4, 17))
+    # Friday 11 April + 1 working day = Thursday 17 April.
+    assert add_working_days(date(2025, 4, 11), 1) == date(2025, 4, 17)
+    assert working_days_between(date(2025, 4, 11), date(2025, 4, 17)) == 1
+    assert working_days_between(date(2025, 4, 17), date(2025, 4, 11)) == 0
+    # Queen Suthida's birthday (Tue 3 June 2025) with a bridge holiday on Mon 2 June.
+    assert working_days_between(date(2025, 6, 1), date(2025, 6, 6)) == 3
+    assert working_days_between(date(2025, 6, 8), date(2025, 6, 13)) == 5
+
+
+def test_quantiles_interpolate() -> None:
+    assert quantile([], 0.5) is None
+    assert quantile([3], 0.8) == 3
+    assert quantile([1, 2, 3, 4], 0.5) == 2.5
+    assert quantile([0, 10], 0.8) == 8
