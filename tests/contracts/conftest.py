@@ -102,6 +102,22 @@ def seed(evm: Evm, artifact: dict[str, Any]) -> Cast:
     return cast
 
 
+# Figures the suites report (combinations run, mismatches, calls, gas...), printed at the end.
+FIGURES: list[str] = []
+
+
+def report(line: str) -> None:
+    FIGURES.append(line)
+    print(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("contract suite figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def seeded() -> Cast:
     return seed(Evm(), load_artifact())
