@@ -1,0 +1,131 @@
+"""Our contract's events, decoded with eth-abi straight from the committed ABI.
+
+Deliberately independent of ``indexer.decode``: the auditor must not share a decoding bug
+with the mirror it checks. Also computes each entry's ledger head from the formula in
+ILedgerHead: ``keccak256(abi.encode(prevHead, seq, topic0, <fields except seq and head>))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_hash.auto import keccak
+
+from ledger.artifacts import load_artifact
+from ledger.audit.errors import ReplayError
+from ledger.audit.receipts import Log
+
+
+def abi_type(param: Mapping[str, Any]) -> str:
+    """The canonical type string of an ABI parameter, tuples expanded."""
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        return "(" + ",".join(abi_type(c) for c in param["components"]) + ")" + kind[len("tuple") :]
+    return kind
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    topic0: bytes
+    names: tuple[str, ...]  # every parameter, declaration order
+    types: tuple[str, ...]
+    indexed: tuple[bool, ...]
+    data_types: tuple[str, ...]  # the non-indexed ones, for abi_decode
+    head_types: tuple[str, ...]  # what abi.encode covers: prevHead, seq, selector, fields...
+
+
+@lru_cache(maxsize=1)
+def event_specs() -> dict[bytes, EventSpec]:
+    """Events that carry ``seq`` and ``head`` (the ledger entries), keyed by topic0."""
+    specs: dict[bytes, EventSpec] = {}
+    for item in load_artifact()["abi"]:
+        if item.get("type") != "event":
+            continue
+        names = tuple(p["name"] for p in item["inputs"])
+        if not names or names[0] != "seq" or names[-1] != "head":
+            continue
+        types = tuple(abi_type(p) for p in item["inputs"])
+        signature = f"{item['name']}({','.join(types)})"
+        indexed = tuple(bool(p["indexed"]) for p in item["inputs"])
+        specs[keccak(signature.encode())] = EventSpec(
+            name=item["name"],
+            topic0=keccak(signature.encode()),
+            names=names,
+            types=types,
+            indexed=indexed,
+            data_types=tuple(t for t, i in zip(types, indexed, strict=True) if not i),
+            head_types=("bytes32", "uint64", "bytes32") + types[1:-1],
+        )
+    return specs
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger entry: a decoded event and where the chain put it."""
+
+    name: str
+    seq: int
+    head: bytes
+    fields: dict[str, Any]  # every parameter except seq and head
+    topic0: bytes
+    block_number: int
+    tx_index: int
+    log_index: int  # position in the block, as JSON-RPC numbers logs
+
+    def where(self) -> str:
+        return f"{self.name} seq {self.seq} (block {self.block_number}, log {self.log_index})"
+
+
+def decode_entry(log: Log, block_number: int, tx_index: int, log_index: int) -> Entry:
+    """Decode one log of our contract; raises ReplayError for anything that is not an entry."""
+    if not log.topics:
+        raise ReplayError(f"block {block_number} log {log_index}: anonymous log from the contract")
+    spec = event_specs().get(log.topics[0])
+    if spec is None:
+        raise ReplayError(f"block {block_number} log {log_index}: unknown event topic 0x{log.topics[0].hex()}")
+    topics = iter(log.topics[1:])
+    try:
+        data = iter(abi_decode(spec.data_types, log.data, strict=True))
+        values = []
+        for kind, is_indexed in zip(spec.types, spec.indexed, strict=True):
+            if is_indexed:
+                # Every indexed parameter of ours is a value type: the topic is its encoding.
+                values.append(abi_decode((kind,), next(topics))[0])
+            else:
+                values.append(next(data))
+        if next(topics, None) is not None:
+            raise ValueError("too many topics")
+    except (StopIteration, ValueError, TypeError, OverflowError) as exc:
+        raise ReplayError(f"block {block_number} log {log_index}: {spec.name} does not decode: {exc}") from None
+    except Exception as exc:  # eth-abi's DecodingError family
+        raise ReplayError(f"block {block_number} log {log_index}: {spec.name} does not decode: {exc}") from None
+    fields = dict(zip(spec.names[1:-1], values[1:-1], strict=True))
+    return Entry(spec.name, values[0], values[-1], fields, spec.topic0, block_number, tx_index, log_index)
+
+
+def next_head(previous: bytes, entry: Entry) -> bytes:
+    spec = event_specs()[entry.topic0]
+    return keccak(abi_encode(spec.head_types, [previous, entry.seq, entry.topic0, *entry.fields.values()]))
+
+
+@lru_cache(maxsize=1)
+def other_topics() -> dict[bytes, str]:
+    """Events of the ABI that are not ledger entries (OpenZeppelin roles, pausing)."""
+    topics = {}
+    for item in load_artifact()["abi"]:
+        if item.get("type") == "event":
+            signature = f"{item['name']}({','.join(abi_type(p) for p in item['inputs'])})"
+            topics[keccak(signature.encode())] = item["name"]
+    return {topic: name for topic, name in topics.items() if topic not in event_specs()}
+
+
+def decode_entries(logs: Sequence[tuple[Log, int, int, int]]) -> list[Entry]:
+    """The ledger entries among our contract's logs; role and pause events are left out."""
+    others = other_topics()
+    return [decode_entry(*item) for item in logs if not (item[0].topics and item[0].topics[0] in others)]
