@@ -395,7 +395,9 @@ def _decode(log: dict[str, Any]) -> LedgerEvent:
                 head=_hex(head),
             )
         if event_type is DisbursementReversed:
-            original, voucher, amount, reason, head = abi_decode(["uint64", "bytes32", "uint256", "bytes", "bytes32"], data)
+            original, voucher, amount, reason, head = abi_decode(
+                ["uint64", "bytes32", "uint256", "bytes", "bytes32"], data
+            )
             return DisbursementReversed(
                 **loc,
                 project=decode_code(_topic_bytes(topics[2])),

@@ -21,9 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from indexer.db import sqlalchemy_url
 
-DIGEST_QUERY = (
-    "SELECT seq, event, block_number, block_hash, tx_hash, tx_index, log_index, head, fields FROM events"
-)
+DIGEST_QUERY = "SELECT seq, event, block_number, block_hash, tx_hash, tx_index, log_index, head, fields FROM events"
 
 
 def digest_line(row: Iterable[Any]) -> bytes:
