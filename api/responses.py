@@ -24,7 +24,7 @@ def matches(if_none_match: str, etag: str) -> bool:
     """RFC 9110 weak comparison, as If-None-Match requires."""
     if if_none_match.strip() == "*":
         return True
-    bare = etag.strip('"')
+    bare = etag.removeprefix("W/").strip('"')
     for candidate in if_none_match.split(","):
         tag = candidate.strip().removeprefix("W/").strip('"')
         if tag == bare:

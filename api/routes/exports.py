@@ -248,8 +248,13 @@ async def export_ocds(
     # A release package needs at least one release; an empty answer is a 404, decided before streaming.
     if await mirror.fetch_one(f"SELECT 1 FROM projects p {where} LIMIT 1", params) is None:
         raise NotFoundError("no project matches these filters")
-    chain = await mirror.fetch_one("SELECT chain_id FROM checkpoint WHERE id = 1")
+    chain = await mirror.fetch_one(
+        "SELECT c.chain_id, b.timestamp FROM checkpoint c LEFT JOIN blocks b ON b.number = c.block_number"
+        " WHERE c.id = 1"
+    )
     chain_id = int(chain[0]) if chain else 0
+    # Published "as of" the indexed block, so the same mirror always gives the same bytes.
+    published = iso_utc(int(chain[1])) if chain and chain[1] is not None else iso_utc(int(time.time()))
     base = str(request.base_url).rstrip("/")
     prefix = settings.ocid_prefix
     entries_sql = (
@@ -259,7 +264,6 @@ async def export_ocds(
         " r.log_index, r.head FROM reversals r JOIN disbursements d ON d.seq = r.original_seq"
         " WHERE r.project_code = :code ORDER BY 2"
     )
-    published = iso_utc(int(time.time()))
 
     async def body() -> AsyncIterator[bytes]:
         head = {

@@ -63,6 +63,8 @@ def test_etag_matching_is_weak_comparison() -> None:
     assert matches('"x", "abc"', '"abc"')
     assert matches("*", '"abc"')
     assert not matches('"abd"', '"abc"')
+    assert matches('W/"abc"', 'W/"abc"')
+    assert matches('"abc"', 'W/"abc"')
 
 
 def test_placeholders_translate_for_psycopg() -> None:

@@ -1,0 +1,569 @@
+"""The citizen dashboard: server-rendered HTML pages over the same read-only mirror as ``/v1``.
+
+Every total on a page comes from the API's own route functions (same SQL, same rounding), called
+in-process and decoded from their JSON; the page only adds what the API does not publish (a
+timeline bucketed by Bangkok month, per-agency per-step durations) with its own read-only queries.
+Tables work without JavaScript; ``static/site.js`` only sorts them in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse, Response
+
+from api import charts
+from api.deps import CURSOR_PATTERN
+from api.errors import ApiError, MirrorUnavailableError, NotFoundError
+from api.i18n import (
+    Words,
+    baht,
+    compact_baht,
+    long_date,
+    month_label,
+    percent,
+    pick_language,
+    satang_of,
+)
+from api.routes.agencies import get_agency
+from api.routes.checkpoint import mirror_state
+from api.routes.disbursements import DisbursementFilters, list_disbursements
+from api.routes.projects import get_project, list_projects
+from api.routes.requests import get_request
+from api.routes.services import quantile, service_stats
+from api.routes.summary import summary
+from api.schemas import CODE_PATTERN
+from api.workdays import bangkok_date, working_days_between
+
+router = APIRouter(include_in_schema=False)
+
+HERE = Path(__file__).resolve().parent.parent
+TEMPLATES = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(("html",)),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+STATIC = HERE / "static"
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+# No inline script or style anywhere, so the policy can forbid both.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+BANGKOK_OFFSET = 7 * 3600  # Asia/Bangkok has no daylight saving time
+TRACKING_PATTERN = re.compile(r"^[0-9A-Za-z]{4}(-?[0-9A-Za-z]{4}){7}$")
+CODE_RE = re.compile(CODE_PATTERN)
+SORTS = ("name", "allocated", "net", "remaining", "spent")
+LATEST = 10
+PAGE = 50
+
+
+# ----------------------------------------------------------------------------- plumbing
+
+
+def _api_view(request: Request) -> Request:
+    """The request as the API routes should see it: without the browser's conditional headers, so
+    an API route never answers a page's internal call with an empty 304."""
+    scope = dict(request.scope)
+    scope["headers"] = [
+        (k, v) for k, v in request.scope["headers"] if k not in (b"if-none-match", b"if-modified-since")
+    ]
+    return Request(scope, request.receive)
+
+
+async def _json(response: Response) -> Any:
+    return orjson.loads(bytes(response.body))
+
+
+def _language(request: Request) -> str:
+    return pick_language(request.query_params.get("lang"), request.cookies.get("lang"))
+
+
+def _url(request: Request, path: str, **query: Any) -> str:
+    kept = {k: v for k, v in query.items() if v not in (None, "")}
+    return path + ("?" + urlencode(kept) if kept else "")
+
+
+def _switch_url(request: Request, lang: str) -> str:
+    other = "en" if lang == "th" else "th"
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", other)]
+    return request.url.path + "?" + urlencode(query)
+
+
+async def _names(request: Request) -> dict[str, tuple[str, str]]:
+    """Agency code -> (Thai name, English name); a few hundred rows at most."""
+    rows = await request.app.state.mirror.fetch_all("SELECT code, name, name_en FROM agencies")
+    return {code: (name or code, name_en or name or code) for code, name, name_en in rows}
+
+
+async def _project_names(request: Request, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    params = {f"p{i}": code for i, code in enumerate(sorted(codes))}
+    rows = await request.app.state.mirror.fetch_all(
+        "SELECT code, name FROM projects WHERE code IN (" + ", ".join(f":{k}" for k in params) + ")", params
+    )
+    return dict(rows)
+
+
+async def _as_of(request: Request) -> tuple[int, int] | None:
+    row = await request.app.state.mirror.fetch_one(
+        "SELECT c.block_number, b.timestamp FROM checkpoint c LEFT JOIN blocks b ON b.number = c.block_number"
+        " WHERE c.id = 1"
+    )
+    return (int(row[0]), int(row[1] or 0)) if row else None
+
+
+def _agency_name(names: dict[str, tuple[str, str]], code: str, lang: str) -> str:
+    pair = names.get(code)
+    if pair is None:
+        return code
+    return pair[0] if lang == "th" else pair[1]
+
+
+async def _render(request: Request, template: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
+    words = Words(lang)
+    try:
+        as_of = await _as_of(request)
+    except MirrorUnavailableError:
+        as_of = None
+    html = TEMPLATES.get_template(template).render(
+        request=request,
+        lang=lang,
+        w=words,
+        baht=baht,
+        compact=lambda value: compact_baht(value, lang),
+        when=lambda moment, **kw: long_date(moment, lang, **kw),
+        percent=percent,
+        satang=satang_of,
+        url=lambda path, **query: _url(request, path, **query),
+        switch_url=_switch_url(request, lang),
+        path=request.url.path,
+        as_of=as_of,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    response.headers["Cache-Control"] = "no-cache"
+    if request.query_params.get("lang") in ("th", "en"):
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+async def _problem_page(request: Request, lang: str, exc: ApiError) -> HTMLResponse:
+    words = Words(lang)
+    message = words.mirror_empty if isinstance(exc, MirrorUnavailableError) else words.not_found
+    return await _render(request, "message.html", lang, status=exc.status, title=message, message=message)
+
+
+# ----------------------------------------------------------------------------- derived figures
+
+
+def _disbursement_rows(items: list[dict[str, Any]], projects: dict[str, str]) -> list[dict[str, Any]]:
+    return [item | {"project_name": projects.get(item["project"], item["project"])} for item in items]
+
+
+async def _timeline(request: Request, column: str, code: str, allocation: int, lang: str) -> dict[str, Any]:
+    """Net disbursed per Bangkok month (gross minus reversals, each in the month it was recorded)."""
+    mirror = request.app.state.mirror
+    day = f"(block_time + {BANGKOK_OFFSET}) / 86400"
+    paid = await mirror.fetch_all(
+        f"SELECT {day} AS day, SUM(amount) FROM disbursements WHERE {column} = :code GROUP BY {day} ORDER BY 1",
+        {"code": code},
+    )
+    undone = await mirror.fetch_all(
+        f"SELECT {day} AS day, SUM(amount) FROM reversals WHERE {column} = :code GROUP BY {day} ORDER BY 1",
+        {"code": code},
+    )
+    months: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for index, rows in enumerate((paid, undone)):
+        for number, amount in rows:
+            moment = date(1970, 1, 1) + timedelta(days=int(number))
+            months[(moment.year, moment.month)][index] += int(amount)
+    rows_out: list[dict[str, Any]] = []
+    points: list[charts.Point] = []
+    if months:
+        first, last = min(months), max(months)
+        year, month = first
+        running = 0
+        while (year, month) <= last:
+            gross, reversed_ = months.get((year, month), (0, 0))
+            running += gross - reversed_
+            label = month_label(year, month, lang)
+            rows_out.append({"label": label, "gross": gross, "reversed": reversed_, "cumulative": running})
+            points.append(charts.Point(label, running))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    words = Words(lang)
+    svg = charts.timeline(f"timeline-{column}", words.timeline_chart, points, allocation, lang, words.allocated)
+    return {"rows": rows_out, "svg": svg}
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+@router.get("/", response_class=HTMLResponse)
+async def overview(request: Request) -> Response:
+    lang = _language(request)
+    words = Words(lang)
+    api = _api_view(request)
+    mirror = request.app.state.mirror
+    try:
+        years = [
+            int(row[0])
+            for row in await mirror.fetch_all("SELECT DISTINCT fiscal_year FROM projects ORDER BY fiscal_year DESC")
+        ]
+    except MirrorUnavailableError as exc:
+        return await _problem_page(request, lang, exc)
+    asked = request.query_params.get("fy", "")
+    fiscal_year = int(asked) if asked.isdigit() and int(asked) in years else (years[0] if years else None)
+    if fiscal_year is None:
+        return await _render(request, "message.html", lang, title=words.overview, message=words.no_data)
+    totals = await _json(await summary(api, fiscal_year=fiscal_year))
+    names = await _names(request)
+    rows = []
+    for agency in totals["agencies"]:
+        allocated, net = satang_of(agency["allocated"]), satang_of(agency["net"])
+        rows.append(
+            agency
+            | {
+                "label": _agency_name(names, agency["agency"], lang),
+                "allocated_satang": allocated,
+                "net_satang": net,
+                "remaining_satang": allocated - net,
+                "spent_permille": (net * 1000 // allocated) if allocated else 0,
+            }
+        )
+    sort = request.query_params.get("sort", "allocated")
+    sort = sort if sort in SORTS else "allocated"
+    descending = request.query_params.get("dir", "desc" if sort != "name" else "asc") != "asc"
+    keys = {
+        "name": lambda r: r["label"],
+        "allocated": lambda r: r["allocated_satang"],
+        "net": lambda r: r["net_satang"],
+        "remaining": lambda r: r["remaining_satang"],
+        "spent": lambda r: r["spent_permille"],
+    }
+    rows.sort(key=keys[sort], reverse=descending)
+    chart = charts.allocation_bars(
+        "by-agency",
+        words.chart_by_agency,
+        [charts.Bar(r["label"], r["allocated_satang"], r["net_satang"]) for r in rows],
+        lang,
+        words.allocated,
+        words.net,
+    )
+    latest = await _json(
+        await list_disbursements(
+            api, DisbursementFilters(None, None, fiscal_year, None, None, None, None, None), limit=LATEST, cursor=None
+        )
+    )
+    projects = await _project_names(request, {item["project"] for item in latest["items"]})
+    return await _render(
+        request,
+        "overview.html",
+        lang,
+        title=f"{words.overview} {words.fiscal_year} {fiscal_year}",
+        years=years,
+        fiscal_year=fiscal_year,
+        totals=totals,
+        rows=rows,
+        chart=chart,
+        sort=sort,
+        descending=descending,
+        latest=_disbursement_rows(latest["items"], projects),
+        names=names,
+        agency_name=lambda code: _agency_name(names, code, lang),
+    )
+
+
+def _cursor(request: Request) -> str | None:
+    cursor = request.query_params.get("cursor")
+    return cursor if cursor and len(cursor) <= 512 and re.fullmatch(CURSOR_PATTERN, cursor) else None
+
+
+@router.get("/agencies/{code:path}", response_class=HTMLResponse)
+async def agency_page(request: Request, code: str) -> Response:
+    lang = _language(request)
+    words = Words(lang)
+    api = _api_view(request)
+    try:
+        if not CODE_RE.fullmatch(code):
+            raise NotFoundError(code)
+        agency = await _json(await get_agency(api, code))
+    except NotFoundError:
+        message = words("not_found_agency", code=code[:40])
+        return await _render(request, "message.html", lang, status=404, title=message, message=message)
+    except MirrorUnavailableError as exc:
+        return await _problem_page(request, lang, exc)
+    projects = await _json(await list_projects(api, agency=code, fiscal_year=None, q=None, limit=500, cursor=None))
+    allocated, net = satang_of(agency["allocated"]), satang_of(agency["net"])
+    try:
+        entries = await _json(
+            await list_disbursements(
+                api,
+                DisbursementFilters(None, code, None, None, None, None, None, None),
+                limit=PAGE,
+                cursor=_cursor(request),
+            )
+        )
+    except ApiError:
+        entries = {"items": [], "next_cursor": None}
+    names = await _project_names(request, {item["project"] for item in entries["items"]})
+    name = agency["name"] if lang == "th" or not agency.get("name_en") else agency["name_en"]
+    return await _render(
+        request,
+        "agency.html",
+        lang,
+        title=name,
+        agency=agency,
+        name=name,
+        figures=_figures(agency, allocated, net),
+        projects=projects["items"],
+        entries=_disbursement_rows(entries["items"], names),
+        next_cursor=entries["next_cursor"],
+        timeline=await _timeline(request, "agency_code", code, allocated, lang),
+    )
+
+
+def _figures(body: dict[str, Any], allocated: int, net: int) -> list[tuple[str, int]]:
+    """The five headline figures of an agency or project, in display order."""
+    allocation_key = "allocated" if "allocated" in body else "allocation"
+    return [
+        ("allocated", satang_of(body[allocation_key])),
+        ("disbursed", satang_of(body["disbursed"])),
+        ("reversed", satang_of(body["reversed"])),
+        ("net", net),
+        ("remaining", allocated - net),
+    ]
+
+
+@router.get("/projects/{code:path}", response_class=HTMLResponse)
+async def project_page(request: Request, code: str) -> Response:
+    lang = _language(request)
+    words = Words(lang)
+    api = _api_view(request)
+    try:
+        if not CODE_RE.fullmatch(code):
+            raise NotFoundError(code)
+        project = await _json(await get_project(api, code))
+    except NotFoundError:
+        message = words("not_found_project", code=code[:40])
+        return await _render(request, "message.html", lang, status=404, title=message, message=message)
+    except MirrorUnavailableError as exc:
+        return await _problem_page(request, lang, exc)
+    allocated, net = satang_of(project["allocation"]), satang_of(project["net"])
+    try:
+        entries = await _json(
+            await list_disbursements(
+                api,
+                DisbursementFilters(code, None, None, None, None, None, None, None),
+                limit=PAGE,
+                cursor=_cursor(request),
+            )
+        )
+    except ApiError:
+        entries = {"items": [], "next_cursor": None}
+    names = await _names(request)
+    return await _render(
+        request,
+        "project.html",
+        lang,
+        title=project["name"],
+        project=project,
+        agency_label=_agency_name(names, project["agency"], lang),
+        figures=_figures(project, allocated, net),
+        entries=_disbursement_rows(entries["items"], {code: project["name"]}),
+        next_cursor=entries["next_cursor"],
+        timeline=await _timeline(request, "project_code", code, allocated, lang),
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search_page(request: Request) -> Response:
+    lang = _language(request)
+    api = _api_view(request)
+    q = " ".join(request.query_params.get("q", "").split())
+    context: dict[str, Any] = {"q": q, "projects": [], "payments": [], "too_long": False, "searched": bool(q)}
+    try:
+        if len(q) > 100:
+            context["too_long"] = True
+        elif q:
+            found = await _json(await list_projects(api, agency=None, fiscal_year=None, q=q, limit=PAGE, cursor=None))
+            context["projects"] = found["items"]
+            if CODE_RE.fullmatch(q) and len(q) <= 32:
+                paid = await _json(
+                    await list_disbursements(
+                        api, DisbursementFilters(None, None, None, q, None, None, None, None), limit=PAGE, cursor=None
+                    )
+                )
+                names = await _project_names(request, {item["project"] for item in paid["items"]})
+                context["payments"] = _disbursement_rows(paid["items"], names)
+        names = await _names(request)
+    except MirrorUnavailableError as exc:
+        return await _problem_page(request, lang, exc)
+    words = Words(lang)
+    return await _render(
+        request,
+        "search.html",
+        lang,
+        title=words.search_title,
+        agency_name=lambda code: _agency_name(names, code, lang),
+        **context,
+    )
+
+
+@router.get("/track", response_class=HTMLResponse)
+async def track_page(request: Request) -> Response:
+    lang = _language(request)
+    api = _api_view(request)
+    raw = request.query_params.get("code", "")
+    code = "".join(raw.split())
+    found: dict[str, Any] | None = None
+    unknown = False
+    names: dict[str, tuple[str, str]] = {}
+    if code:
+        try:
+            if not TRACKING_PATTERN.fullmatch(code):
+                raise NotFoundError("no such request")
+            found = await _json(await get_request(api, code))
+            names = await _names(request)
+        except NotFoundError:
+            unknown = True
+        except MirrorUnavailableError as exc:
+            return await _problem_page(request, lang, exc)
+    words = Words(lang)
+    return await _render(
+        request,
+        "track.html",
+        lang,
+        status=404 if unknown else 200,
+        title=words.track_title,
+        code=raw.strip()[:64],
+        found=found,
+        unknown=unknown,
+        agency_name=lambda c: _agency_name(names, c, lang),
+    )
+
+
+async def _agency_steps(request: Request, service: str, states: list[str]) -> list[dict[str, Any]]:
+    """Per agency and step: steps finished, share on time, median working days (not in /v1)."""
+    rows = await request.app.state.mirror.fetch_all(
+        "SELECT agency_code, from_state, from_time, block_time, on_time FROM request_transitions"
+        " WHERE service_code = :service ORDER BY seq",
+        {"service": service},
+    )
+    cells: dict[tuple[str, int], dict[str, Any]] = {}
+    for agency, from_state, from_time, block_time, on_time in rows:
+        cell = cells.setdefault((agency, int(from_state)), {"days": [], "timed": 0, "on_time": 0})
+        cell["days"].append(working_days_between(bangkok_date(from_time), bangkok_date(block_time)))
+        if on_time is not None:
+            cell["timed"] += 1
+            cell["on_time"] += 1 if on_time else 0
+    result = []
+    for (agency, state), cell in sorted(cells.items()):
+        result.append(
+            {
+                "agency": agency,
+                "state": states[state] if state < len(states) else str(state),
+                "completed": len(cell["days"]),
+                "median": quantile(cell["days"], 0.5),
+                "timed": cell["timed"],
+                "on_time_share": cell["on_time"] / cell["timed"] if cell["timed"] else None,
+            }
+        )
+    return result
+
+
+@router.get("/performance", response_class=HTMLResponse)
+async def performance_page(request: Request) -> Response:
+    lang = _language(request)
+    words = Words(lang)
+    api = _api_view(request)
+    try:
+        services = [
+            row[0] for row in await request.app.state.mirror.fetch_all("SELECT code FROM services ORDER BY code")
+        ]
+    except MirrorUnavailableError as exc:
+        return await _problem_page(request, lang, exc)
+    if not services:
+        return await _render(request, "message.html", lang, title=words.performance, message=words.no_data)
+    asked = request.query_params.get("service", "")
+    service = asked if asked in services else ("student-loan" if "student-loan" in services else services[0])
+    stats = await _json(await service_stats(api, service))
+    names = await _names(request)
+    states = [s["state"] for s in stats["states"]]
+    chart = charts.share_bars(
+        "on-time",
+        words.chart_on_time,
+        [
+            charts.Bar(_agency_name(names, a["agency"], lang), round((a["on_time_share"] or 0) * 1000))
+            for a in stats["agencies"]
+        ],
+    )
+    return await _render(
+        request,
+        "performance.html",
+        lang,
+        title=f"{words.perf_title}: {words.service(service)}",
+        services=services,
+        service=service,
+        stats=stats,
+        chart=chart,
+        cells=await _agency_steps(request, service, states),
+        agency_name=lambda c: _agency_name(names, c, lang),
+    )
+
+
+@router.get("/verify", response_class=HTMLResponse)
+async def verify_page(request: Request) -> Response:
+    lang = _language(request)
+    words = Words(lang)
+    try:
+        state = await mirror_state(_api_view(request))
+    except MirrorUnavailableError as exc:
+        return await _problem_page(request, lang, exc)
+    base = str(request.base_url).rstrip("/")
+    return await _render(request, "verify.html", lang, title=words.verify_title, state=state, base=base)
+
+
+def _static_files() -> dict[str, tuple[bytes, str, str]]:
+    files = {}
+    for path in STATIC.glob("*"):
+        if path.suffix in STATIC_TYPES:
+            body = path.read_bytes()
+            files[path.name] = (
+                body,
+                STATIC_TYPES[path.suffix],
+                '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"',
+            )
+    return files
+
+
+_STATIC_CACHE: dict[str, tuple[bytes, str, str]] = {}
+
+
+@router.get("/static/{name}")
+async def static_file(request: Request, name: str) -> Response:
+    if not _STATIC_CACHE:
+        _STATIC_CACHE.update(_static_files())
+    found = _STATIC_CACHE.get(name)
+    if found is None:
+        return Response(b"not found", status_code=404, media_type="text/plain")
+    body, media_type, etag = found
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
