@@ -11,12 +11,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from api_scenario import GENESIS, Scenario, build_mirror, seed
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
 from ledger import node
-from api_scenario import GENESIS, Scenario, build_mirror, seed
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from api_scenario import Scenario
 from web3 import HTTPProvider, Web3
 
-from api_scenario import Scenario
 from indexer.digest import mirror_digest
 from ledger.types import format_baht
 
@@ -114,7 +114,7 @@ def test_project_detail(client: Any, scenario_chain: Scenario) -> None:
 def bangkok_day(timestamp: int) -> str:
     from ledger.types import BANGKOK
 
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).astimezone(BANGKOK).date().isoformat()
+    return datetime.fromtimestamp(timestamp, tz=UTC).astimezone(BANGKOK).date().isoformat()
 
 
 @pytest.mark.parametrize(
