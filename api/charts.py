@@ -41,12 +41,12 @@ def allocation_bars(
     """One group per row: the allocation as a pale bar, net disbursed as a dark bar inside it."""
     top = 34
     group = 58
-    label_width = 0
     height = top + group * max(1, len(bars)) + 8
     largest = max([b.value for b in bars] + [b.second or 0 for b in bars] + [1])
-    usable = WIDTH - label_width - 150
+    usable = WIDTH - 150
     body = [
-        f'<rect class="key-a" x="0" y="6" width="14" height="14" rx="3"/><text x="20" y="18">{escape(first_name)}</text>',
+        f'<rect class="key-a" x="0" y="6" width="14" height="14" rx="3"/>'
+        f'<text x="20" y="18">{escape(first_name)}</text>',
         f'<rect class="key-b" x="220" y="6" width="14" height="14" rx="3"/>'
         f'<text x="240" y="18">{escape(second_name)}</text>',
     ]
@@ -128,7 +128,8 @@ def timeline(chart_id: str, title: str, points: Sequence[Point], allocation: int
             if index % every == 0:
                 x = left + index * step + step / 2
                 body.append(
-                    f'<text class="axis" x="{x:.1f}" y="{height - 14}" text-anchor="middle">{escape(point.label)}</text>'
+                    f'<text class="axis" x="{x:.1f}" y="{height - 14}" text-anchor="middle">'
+                    f"{escape(point.label)}</text>"
                 )
     if allocation:
         y = y_of(allocation)

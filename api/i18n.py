@@ -8,7 +8,7 @@ Money is always ``฿1,234,567.50`` in tables; charts use the compact forms peop
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -120,8 +120,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "current_state": ("สถานะปัจจุบัน", "Current status"),
     "opened": ("ยื่นเมื่อ", "Opened"),
     "step": ("ขั้นตอน", "Step"),
-    "entered": ("เริ่ม", "Started"),
-    "left": ("เสร็จ", "Finished"),
+    "entered": ("เริ่มขั้นตอน", "Step started"),
+    "left": ("ดำเนินการเสร็จ", "Step done"),
+    "note": ("หมายเหตุ", "Note"),
     "by": ("โดย", "By"),
     "limit": ("กำหนดตามกฎหมาย", "Legal time limit"),
     "deadline": ("ครบกำหนด", "Deadline"),
@@ -281,7 +282,7 @@ def compact_baht(value: Any, lang: str) -> str:
 
 def bangkok(moment: str | int | datetime) -> datetime:
     if isinstance(moment, int):
-        return datetime.fromtimestamp(moment, tz=timezone.utc).astimezone(BANGKOK)
+        return datetime.fromtimestamp(moment, tz=UTC).astimezone(BANGKOK)
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
     return moment.astimezone(BANGKOK)

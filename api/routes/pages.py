@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -43,6 +43,7 @@ from api.routes.services import quantile, service_stats
 from api.routes.summary import summary
 from api.schemas import CODE_PATTERN
 from api.workdays import bangkok_date, working_days_between
+from ledger.types import fiscal_year_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -128,6 +129,16 @@ async def _as_of(request: Request) -> tuple[int, int] | None:
     return (int(row[0]), int(row[1] or 0)) if row else None
 
 
+async def _current_year(request: Request, years: list[int]) -> int | None:
+    """The fiscal year of the latest indexed block (chain time), else the latest year with projects."""
+    as_of = await _as_of(request)
+    if as_of and as_of[1]:
+        current = fiscal_year_of(datetime.fromtimestamp(as_of[1], tz=UTC))
+        if current in years:
+            return current
+    return years[0] if years else None
+
+
 def _agency_name(names: dict[str, tuple[str, str]], code: str, lang: str) -> str:
     pair = names.get(code)
     if pair is None:
@@ -154,6 +165,7 @@ async def _render(request: Request, template: str, lang: str, status: int = 200,
         switch_url=_switch_url(request, lang),
         path=request.url.path,
         as_of=as_of,
+        asset=_asset,
         **context,
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
@@ -228,7 +240,7 @@ async def overview(request: Request) -> Response:
     except MirrorUnavailableError as exc:
         return await _problem_page(request, lang, exc)
     asked = request.query_params.get("fy", "")
-    fiscal_year = int(asked) if asked.isdigit() and int(asked) in years else (years[0] if years else None)
+    fiscal_year = int(asked) if asked.isdigit() and int(asked) in years else await _current_year(request, years)
     if fiscal_year is None:
         return await _render(request, "message.html", lang, title=words.overview, message=words.no_data)
     totals = await _json(await summary(api, fiscal_year=fiscal_year))
@@ -449,7 +461,6 @@ async def track_page(request: Request) -> Response:
         request,
         "track.html",
         lang,
-        status=404 if unknown else 200,
         title=words.track_title,
         code=raw.strip()[:64],
         found=found,
@@ -553,6 +564,14 @@ def _static_files() -> dict[str, tuple[bytes, str, str]]:
 
 
 _STATIC_CACHE: dict[str, tuple[bytes, str, str]] = {}
+
+
+def _asset(name: str) -> str:
+    """A static file's URL with its content hash, so browsers may cache it for an hour safely."""
+    if not _STATIC_CACHE:
+        _STATIC_CACHE.update(_static_files())
+    found = _STATIC_CACHE.get(name)
+    return f"/static/{name}?v={found[2][1:-1]}" if found else f"/static/{name}"
 
 
 @router.get("/static/{name}")
