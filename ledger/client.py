@@ -360,7 +360,10 @@ class BatchProgress:
 def _describe(name: str, values: tuple[Any, ...]) -> tuple[type[ContractError], str]:
     """The exception class and one-line message for a decoded custom error."""
     code = decode_code
-    v = values
+    # eth-abi decodes addresses in lower case; people compare them in checksum form.
+    v = tuple(
+        to_checksum_address(x) if isinstance(x, str) and len(x) == 42 and x.startswith("0x") else x for x in values
+    )
     table: dict[str, tuple[type[ContractError], Callable[[], str]]] = {
         "AccessControlUnauthorizedAccount": (
             errors.AccessDeniedError,
@@ -669,7 +672,10 @@ class LedgerClient:
         return out
 
     def request_state(self, tracking_code: str) -> RequestState | None:
-        service, agency, state = self.call("request", encode_tracking(tracking_code))
+        try:
+            service, agency, state = self.call("request", encode_tracking(tracking_code))
+        except errors.RequestUnknownError:
+            return None
         if bytes(service) == ZERO32:
             return None
         return RequestState(tracking_code, decode_code(bytes(service)), decode_code(bytes(agency)), int(state))

@@ -9,6 +9,7 @@ LedgerError
  ├── ApplicantIdError          a national ID failed its check digit (the ID is never echoed)
  ├── DeploymentExistsError     a live deployment is recorded; `govledger deploy --force` replaces it
  ├── ImportFileError           a CSV file cannot be read at all (missing, wrong header, not UTF-8)
+ ├── InputError                a command-line value is invalid (printed as one line by `govledger`)
  ├── RpcError                  the chain could not be reached or answered with a JSON-RPC error
  │    └── ChainMismatchError   the node's chain id is not the deployment's
  ├── TransactionError          a sent transaction failed; always carries its hash
@@ -67,6 +68,10 @@ class DeploymentExistsError(LedgerError):
 
 class ImportFileError(LedgerError):
     """A CSV file cannot be imported at all (as opposed to individual refused rows)."""
+
+
+class InputError(LedgerError, ValueError):
+    """A value given on the command line is invalid; the message says which and why."""
 
 
 class RpcError(LedgerError):

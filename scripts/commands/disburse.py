@@ -1,9 +1,205 @@
-"""`govledger disburse`: not built yet (see the open issues)."""
+"""`govledger disburse add|import` and `govledger reverse` (recorder key of the paying agency)."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from ledger.errors import InputError
+from scripts.commands.chain import DeploymentFile, Json, RpcUrl, connect, print_json
 
-def register(app: typer.Typer) -> None:
-    pass
+app = typer.Typer(help="Record disbursements against your agency's projects.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    project: Annotated[str, typer.Argument(help="Project code of your agency.")],
+    amount: Annotated[str, typer.Argument(help="Baht: 1234.50, 1,234.50 or '1234.50 บาท'.")],
+    payee: Annotated[str, typer.Option("--payee", help="Payee reference (registry number or code), never a name.")],
+    voucher: Annotated[str, typer.Option("--voucher", help="Voucher number, unique within your agency.")],
+    document: Annotated[
+        Path | None, typer.Option("--document", help="Supporting document; its SHA-256 is recorded, not the file.")
+    ] = None,
+    document_hash: Annotated[
+        str | None, typer.Option("--document-hash", help="SHA-256 of the document as 64 hex digits.")
+    ] = None,
+    request: Annotated[str | None, typer.Option("--request", help="Tracking code of a linked service request.")] = None,
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
+    as_json: Json = False,
+) -> None:
+    """Record one disbursement; prints its public id (the ledger sequence number).
+
+    Example:
+        govledger disburse add MOE-2568-001 250000.00 --payee 0105551234567 --voucher PV-2568-0042 \\
+            --document invoice.pdf
+    """
+    from ledger.client import Disbursement
+    from ledger.types import encode_code, encode_tracking, format_baht, parse_baht, parse_hash
+
+    if document is not None and document_hash is not None:
+        raise InputError("give --document or --document-hash, not both")
+    satang = parse_baht(amount)
+    if satang <= 0:
+        raise InputError(f"{amount!r} must be more than zero")
+    encode_code(project, "project code")
+    encode_code(payee, "payee")
+    encode_code(voucher, "voucher")
+    if request:
+        encode_tracking(request)
+    digest: bytes | None = None
+    if document is not None:
+        try:
+            digest = hashlib.sha256(document.read_bytes()).digest()
+        except OSError as exc:
+            raise InputError(f"cannot read {document}: {exc.strerror}") from None
+    elif document_hash is not None:
+        digest = parse_hash(document_hash, "document hash")
+    result = connect(rpc_url, deployment).disburse(Disbursement(project, satang, payee, voucher, digest, request))
+    disbursement_id = result.seqs[0]
+    if as_json:
+        print_json(
+            {
+                "id": disbursement_id,
+                "project": project,
+                "amount": format_baht(satang),
+                "payee": payee,
+                "voucher": voucher,
+                "document_hash": digest.hex() if digest else None,
+                "request": request,
+                "tx_hash": result.tx_hash,
+                "block_number": result.block_number,
+            }
+        )
+    else:
+        typer.echo(
+            f"recorded disbursement {disbursement_id}: {format_baht(satang)} baht on {project}, voucher {voucher}"
+        )
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV: project_code,amount,payee,voucher,document_hash,request,paid_on")],
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=1000, help="Disbursements per transaction.")
+    ] = 250,
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
+    as_json: Json = False,
+) -> None:
+    """Record a CSV of disbursements: every row validated first, then batched, resumable.
+
+    Rows are refused (and listed with their line number and reason) for an unknown project,
+    another agency's project, a malformed, zero or over-budget amount (earlier rows of the
+    file count), more than two decimals, a voucher repeated in the file or already used on
+    the ledger, a bad hash, an unknown request, or a bad paid_on date. The others are recorded.
+    Rows already on the ledger are recognised by their voucher, so after an interruption just
+    run the same command again: it records exactly the missing rows.
+
+    Exit code 0 when every row is on the ledger, 1 when some row was refused or the run stopped.
+
+    Example:
+        govledger disburse import payments-2568-01.csv
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ledger.importer import import_disbursements
+
+    client = connect(rpc_url, deployment)
+    progress = Progress(
+        TextColumn("recording"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} rows/s"),
+        TimeRemainingColumn(),
+        transient=False,
+        disable=as_json,
+    )
+    state: dict[str, object] = {}
+
+    def started(plan: object) -> None:
+        import time
+
+        state["task"] = progress.add_task("record", total=len(plan.to_record), rate="-")  # type: ignore[attr-defined]
+        state["t0"] = time.perf_counter()
+        state["done"] = 0
+
+    def advanced(count: int) -> None:
+        import time
+
+        state["done"] = int(state["done"]) + count  # type: ignore[call-overload]
+        rate = int(state["done"]) / max(time.perf_counter() - float(state["t0"]), 1e-9)  # type: ignore[arg-type]
+        progress.update(state["task"], advance=count, rate=f"{rate:,.0f}")  # type: ignore[arg-type]
+
+    with progress:
+        summary = import_disbursements(client, file, batch_size=batch_size, on_start=started, on_progress=advanced)
+    if as_json:
+        print_json(
+            {
+                "file": str(file),
+                "rows": summary.rows,
+                "recorded": summary.recorded,
+                "already_on_ledger": summary.already,
+                "refused": [{"line": r.line, "reason": r.reason} for r in summary.refused],
+                "batches": summary.batches,
+                "gas_used": summary.gas_used,
+                "seconds": round(summary.seconds, 3),
+                "stopped": summary.stopped,
+            }
+        )
+    else:
+        for refusal in summary.refused:
+            typer.echo(f"line {refusal.line}: {refusal.reason}")
+        typer.echo(
+            f"{file}: {summary.rows} rows: {summary.recorded} recorded, {summary.already} already on the ledger, "
+            f"{len(summary.refused)} refused ({summary.seconds:.1f}s)"
+        )
+    if summary.stopped:
+        typer.echo(f"error: stopped: {summary.stopped}", err=True)
+        raise typer.Exit(1)
+    if summary.refused:
+        typer.echo(f"error: {len(summary.refused)} rows refused (listed above); fix them and run again", err=True)
+        raise typer.Exit(1)
+
+
+def reverse_command(
+    disbursement_id: Annotated[int, typer.Argument(help="Disbursement id (its ledger sequence number).", min=1)],
+    reason: Annotated[str, typer.Option("--reason", help="Why; published with the reversal.")],
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
+    as_json: Json = False,
+) -> None:
+    """Reverse one of your agency's disbursements (at most once); nothing is ever deleted.
+
+    Example:
+        govledger reverse 1042 --reason "amount typed twice; see voucher PV-2568-0043"
+    """
+    from ledger.types import format_baht
+
+    if not reason.strip():
+        raise InputError("the reason must not be empty")
+    found, result = connect(rpc_url, deployment).reverse_by_id(disbursement_id, reason)
+    if as_json:
+        print_json(
+            {
+                "reversed": disbursement_id,
+                "reversal_id": result.seqs[0],
+                "project": found.project,
+                "voucher": found.voucher,
+                "amount": format_baht(found.amount),
+                "tx_hash": result.tx_hash,
+            }
+        )
+    else:
+        typer.echo(
+            f"reversed disbursement {disbursement_id} ({format_baht(found.amount)} baht on {found.project}, "
+            f"voucher {found.voucher}) as ledger entry {result.seqs[0]}"
+        )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="disburse")
+    root.command("reverse")(reverse_command)

@@ -178,3 +178,38 @@ def fresh(chain: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield chain
     chain["tester"].revert_to_snapshot(snapshot)
     chain["admin"]._nonce = None  # the local nonce counter does not know about the revert
+
+
+@pytest.fixture(scope="module")
+def anvil_chain() -> Iterator[dict[str, Any]]:
+    """A private anvil for the module with GovLedger deployed by dev key 0 and agency MOE
+    (recorder dev key 1); for tests that write too much for eth-tester's speed."""
+    from ledger import node
+    from ledger.client import HttpTransport
+
+    process, url = node.start_anvil()
+    try:
+        accounts = [Account.from_key(k) for k in DEV_KEYS]
+        admin = LedgerClient(HttpTransport(url), None, accounts[0])
+        deployment = deploy_with_client(admin)
+        admin.register_agency("MOE", "กระทรวงศึกษาธิการ", "Ministry of Education")
+        admin.add_recorder("MOE", accounts[1].address)
+        yield {
+            "url": url,
+            "admin": admin,
+            "accounts": accounts,
+            "deployment": deployment,
+            "client": lambda i: LedgerClient(HttpTransport(url), deployment.address, accounts[i]),
+        }
+    finally:
+        node.stop(process)
+
+
+@pytest.fixture
+def anvil_fresh(anvil_chain: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The module's anvil with each test's changes undone (evm_snapshot / evm_revert)."""
+    transport = anvil_chain["admin"].transport
+    snapshot = transport.request("evm_snapshot", [])
+    yield anvil_chain
+    transport.request("evm_revert", [snapshot])
+    anvil_chain["admin"]._nonce = None

@@ -1,0 +1,222 @@
+"""`govledger disburse import`: a disbursement CSV validated in full, then recorded in batches.
+
+CSV (UTF-8, optional BOM, header row)::
+
+    project_code,amount,payee,voucher,document_hash,request,paid_on
+
+Every row is checked before anything is sent: unknown project, project of another agency,
+malformed or non-positive amount, more than two decimals, over the remaining budget (counting
+the earlier rows of the same file), voucher repeated in the file or already used on chain,
+malformed payee or voucher code, bad document hash, unknown linked request, bad date.
+Valid rows are then recorded in atomic batches, in file order.
+
+Re-running is safe because vouchers are unique per agency on chain: a row whose voucher is
+already recorded with the same project and amount counts as "already on the ledger" and is
+not sent again. A run killed half-way (even by SIGKILL) and started again therefore records
+exactly the rows that are missing. ``paid_on`` is validated but not stored on chain (the
+contract has no field for it); see docs/DATA.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ledger.client import Disbursement, LedgerClient, ProjectState
+from ledger.errors import ContractError, ImportFileError, LedgerError, TransactionError
+from ledger.types import ValueFormatError, encode_code, encode_tracking, format_baht, parse_baht, parse_hash
+
+HEADER = ("project_code", "amount", "payee", "voucher", "document_hash", "request", "paid_on")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    line: int  # line number in the file, the header being line 1
+    reason: str
+
+
+@dataclass
+class DisbursementImport:
+    """What an import did. ``stopped`` is set when recording stopped early (re-run to finish)."""
+
+    rows: int = 0
+    recorded: int = 0
+    already: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    batches: int = 0
+    gas_used: int = 0
+    seconds: float = 0.0
+    stopped: str | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.recorded / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Row:
+    line: int
+    values: dict[str, str]
+
+
+def read_rows(path: Path) -> list[_Row]:
+    """The rows of a disbursement CSV; a missing file or wrong header refuses the whole file."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise ImportFileError(f"{path} is empty; expected the header {','.join(HEADER)}")
+            names = tuple(h.strip().lower() for h in header)
+            if names != HEADER:
+                raise ImportFileError(f"{path}: header must be {','.join(HEADER)} (found {','.join(header)})")
+            rows = []
+            for number, record in enumerate(reader, start=2):
+                if not any(cell.strip() for cell in record):
+                    continue  # blank lines (a trailing newline pair) are not rows
+                rows.append(_Row(number, dict(zip(HEADER, [c.strip() for c in record] + [""] * 7, strict=False))))
+                if len(record) != len(HEADER):
+                    rows[-1].values["_width"] = str(len(record))
+            return rows
+    except FileNotFoundError:
+        raise ImportFileError(f"{path} does not exist") from None
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{path} is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"{path} is not valid CSV: {exc}") from None
+
+
+@dataclass
+class ImportPlan:
+    agency: str
+    rows: int
+    to_record: list[tuple[int, Disbursement]]
+    already: list[int]
+    refused: list[Refusal]
+
+
+def _parse(row: _Row) -> Disbursement:
+    """One row as a Disbursement; raises ValueFormatError with the reason."""
+    v = row.values
+    if "_width" in v:
+        raise ValueFormatError(f"has {v['_width']} columns, expected {len(HEADER)}")
+    if not v["project_code"]:
+        raise ValueFormatError("project_code is empty")
+    encode_code(v["project_code"], "project code")
+    amount = parse_baht(v["amount"])
+    if amount <= 0:
+        raise ValueFormatError(f"amount {v['amount']!r} must be positive")
+    encode_code(v["payee"], "payee")
+    encode_code(v["voucher"], "voucher")
+    document = parse_hash(v["document_hash"], "document_hash") if v["document_hash"] else None
+    if v["request"]:
+        encode_tracking(v["request"])
+    try:
+        date.fromisoformat(v["paid_on"])
+    except ValueError:
+        raise ValueFormatError(f"paid_on {v['paid_on']!r} is not an ISO date like 2025-01-31") from None
+    return Disbursement(v["project_code"], amount, v["payee"], v["voucher"], document, v["request"] or None)
+
+
+def plan_import(client: LedgerClient, path: Path) -> ImportPlan:
+    """Validate every row against the file itself and the chain; nothing is sent."""
+    rows = read_rows(path)
+    agency = client.my_agency()
+    refused: list[Refusal] = []
+    parsed: list[tuple[int, Disbursement]] = []
+    for row in rows:
+        try:
+            parsed.append((row.line, _parse(row)))
+        except ValueFormatError as exc:
+            refused.append(Refusal(row.line, str(exc)))
+
+    projects: dict[str, ProjectState | None] = client.projects([d.project for _, d in parsed])
+    on_chain = client.disbursements(agency, list(dict.fromkeys(d.voucher for _, d in parsed)))
+    requests = {d.request: client.request_state(d.request) for _, d in parsed if d.request}
+    remaining = {code: p.remaining for code, p in projects.items() if p is not None}
+    first_line: dict[str, int] = {}
+    to_record: list[tuple[int, Disbursement]] = []
+    already: list[int] = []
+    for line, d in parsed:
+        project = projects[d.project]
+        earlier = first_line.get(d.voucher)
+        chain_state = on_chain[d.voucher]
+        if earlier is not None:
+            reason = f"voucher {d.voucher} repeats line {earlier}"
+        elif project is None:
+            reason = f"unknown project {d.project}"
+        elif project.agency != agency:
+            reason = f"project {d.project} belongs to agency {project.agency}, not to {agency}"
+        elif chain_state is not None:
+            first_line[d.voucher] = line
+            if chain_state.project == d.project and chain_state.amount == d.amount:
+                already.append(line)
+                continue
+            reason = (
+                f"voucher {d.voucher} is already used on the ledger by disbursement {chain_state.seq} "
+                f"({chain_state.project}, {format_baht(chain_state.amount)} baht)"
+            )
+        elif d.request and requests.get(d.request) is None:
+            reason = f"linked request {d.request} does not exist"
+        elif d.amount > remaining[d.project]:
+            reason = (
+                f"over budget: project {d.project} has {format_baht(remaining[d.project])} baht remaining "
+                f"after the earlier rows, {format_baht(d.amount)} requested"
+            )
+        else:
+            first_line[d.voucher] = line
+            remaining[d.project] -= d.amount
+            to_record.append((line, d))
+            continue
+        refused.append(Refusal(line, reason))
+    refused.sort(key=lambda r: r.line)
+    return ImportPlan(agency, len(rows), to_record, already, refused)
+
+
+def import_disbursements(
+    client: LedgerClient,
+    path: Path,
+    *,
+    batch_size: int | None = None,
+    on_start: Callable[[ImportPlan], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> DisbursementImport:
+    """Validate the whole file, then record the valid rows in batches.
+
+    ``on_start(plan)`` runs once validation is done; ``on_progress(n)`` after each confirmed
+    batch of ``n`` rows. A batch refused by the chain (someone recorded the same voucher in
+    the meantime) stops the run with ``stopped`` set; a re-run picks up from there.
+    """
+    started = time.perf_counter()
+    plan = plan_import(client, path)
+    summary = DisbursementImport(rows=plan.rows, already=len(plan.already), refused=list(plan.refused))
+    if on_start:
+        on_start(plan)
+
+    def confirmed(start: int, batch: list[Disbursement], result: object) -> None:
+        summary.recorded += len(batch)
+        summary.batches += 1
+        summary.gas_used += getattr(result, "gas_used", 0)
+        if on_progress:
+            on_progress(len(batch))
+
+    try:
+        client.disburse_batch([d for _, d in plan.to_record], batch_size=batch_size, on_batch=confirmed)
+    except (ContractError, TransactionError) as exc:
+        summary.stopped = f"{exc}; {summary.recorded} rows were recorded before it, re-run to record the rest"
+    except LedgerError as exc:
+        summary.stopped = str(exc)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def write_disbursement_csv(path: Path, rows: list[tuple[str, str, str, str, str, str, str]]) -> None:
+    """Write a disbursement CSV in the import format (used by the demo and the benchmark)."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)

@@ -1,0 +1,132 @@
+"""Disbursement CSV import: every refusal reason, earlier rows counted, re-runs record nothing twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.client import Disbursement, ProjectSpec
+from ledger.errors import ImportFileError
+from ledger.importer import HEADER, import_disbursements, plan_import
+
+GOOD_HASH = "ab" * 32
+
+
+def _csv(path: Path, rows: list[str], bom: bool = False) -> Path:
+    path.write_text(("\ufeff" if bom else "") + ",".join(HEADER) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def setup(anvil_fresh: dict[str, Any]) -> dict[str, Any]:
+    admin = anvil_fresh["admin"]
+    if not admin.agency_exists("OTHER"):
+        admin.register_agency("OTHER", "อื่น")
+    admin.register_projects(
+        [
+            ProjectSpec("P1", "MOE", 2568, 1_000_00, "หนึ่ง"),
+            ProjectSpec("P2", "MOE", 2568, 100_000_00, "สอง"),
+            ProjectSpec("OTH-1", "OTHER", 2568, 1_000_00, "อื่น"),
+        ]
+    )
+    return anvil_fresh
+
+
+def test_every_refusal_reason_with_line_numbers(setup: dict[str, Any], tmp_path: Path) -> None:
+    moe = setup["client"](1)
+    moe.disburse(Disbursement("P2", 5_00, "PAY", "ONCHAIN"))
+    moe.disburse(Disbursement("P2", 7_00, "PAY", "ONCHAIN-OTHER"))
+    rows = [
+        f"P1,600.00,PAY,V1,{GOOD_HASH},,2025-01-31",  # 2 ok
+        "P1,400.01,PAY,V2,,,2025-01-31",  # 3 over budget after line 2 (400.00 left)
+        "P1,400.00,PAY,V3,,,2025-01-31",  # 4 ok: exactly the rest
+        "NOPE,1,PAY,V4,,,2025-01-31",  # 5 unknown project
+        "OTH-1,1,PAY,V5,,,2025-01-31",  # 6 another agency's project
+        "P2,1.234,PAY,V6,,,2025-01-31",  # 7 three decimals
+        "P2,0,PAY,V7,,,2025-01-31",  # 8 zero
+        "P2,-5,PAY,V8,,,2025-01-31",  # 9 sign
+        "P2,abc,PAY,V9,,,2025-01-31",  # 10 not an amount
+        "P2,1,PAY,V1,,,2025-01-31",  # 11 voucher repeats line 2
+        "P2,1,PAY,V10,xyz,,2025-01-31",  # 12 bad hash
+        "P2,1,PAY,V11,,,2025-13-01",  # 13 bad date
+        "P2,5.00,PAY,ONCHAIN,,,2025-01-31",  # 14 already on the ledger (same project and amount)
+        "P2,9.00,PAY,ONCHAIN-OTHER,,,2025-01-31",  # 15 voucher used on chain by another disbursement
+        "P2,1,ชื่อคน,V12,,,2025-01-31",  # 16 payee not a code
+        "P2,1,PAY,V13,,ZZZZ,2025-01-31",  # 17 malformed tracking code
+        "P2,1,PAY,V14,,," + "0" * 32 + ",2025-01-31",  # 18 too many columns
+        "P2,1,PAY,V15,,0000-0000-0000-0000-0000-0000-0000-0001,2025-01-31",  # 19 unknown request
+        'P2,"1,000.50",PAY,V16,,,2025-01-31',  # 20 ok with separators
+    ]
+    path = _csv(tmp_path / "pay.csv", rows, bom=True)
+    plan = plan_import(moe, path)
+    reasons = {r.line: r.reason for r in plan.refused}
+    expected = {
+        3: "over budget: project P1 has 400.00 baht remaining",
+        5: "unknown project NOPE",
+        6: "project OTH-1 belongs to agency OTHER, not to MOE",
+        7: "more than two decimals",
+        8: "must be positive",
+        9: "is not a baht amount",
+        10: "is not a baht amount",
+        11: "voucher V1 repeats line 2",
+        12: "document_hash 'xyz' must be 64 hexadecimal digits",
+        13: "not an ISO date",
+        15: "voucher ONCHAIN-OTHER is already used on the ledger by disbursement",
+        16: "payee",
+        17: "tracking code",
+        18: "has 8 columns",
+        19: "linked request",
+    }
+    assert set(reasons) == set(expected), reasons
+    for line, text in expected.items():
+        assert text in reasons[line], (line, reasons[line])
+    assert [line for line, _ in plan.to_record] == [2, 4, 20]
+    assert plan.already == [14]
+    summary = import_disbursements(moe, path)
+    assert (summary.recorded, summary.already, len(summary.refused), summary.stopped) == (3, 1, 15, None)
+    assert moe.project("P1").remaining == 0
+    assert moe.disbursement("MOE", "V16").amount == 1_000_50
+    assert moe.disbursement("MOE", "V1").project == "P1"
+    again = import_disbursements(moe, path)
+    assert (again.recorded, again.already) == (0, 4)
+
+
+def test_large_file_in_batches_and_resume(setup: dict[str, Any], tmp_path: Path) -> None:
+    moe = setup["client"](1)
+    rows = [f"P2,{i % 50 + 1}.25,PAY-{i % 7},R{i:05d},,,2025-02-01" for i in range(1200)]
+    path = _csv(tmp_path / "many.csv", rows)
+    # Pretend an earlier run was interrupted after some batches: record a slice directly.
+    moe.disburse_batch(
+        [Disbursement("P2", (i % 50 + 1) * 100 + 25, f"PAY-{i % 7}", f"R{i:05d}") for i in range(300, 450)]
+    )
+    progress: list[int] = []
+    summary = import_disbursements(moe, path, batch_size=100, on_progress=progress.append)
+    assert (summary.recorded, summary.already, summary.refused) == (1050, 150, [])
+    assert sum(progress) == 1050 and summary.batches == 11
+    head = moe.ledger_head()
+    assert import_disbursements(moe, path).recorded == 0 and moe.ledger_head() == head
+    state = moe.disbursements("MOE", [f"R{i:05d}" for i in range(1200)])
+    assert all(s is not None and not s.reversed for s in state.values())
+    assert len({s.seq for s in state.values()}) == 1200
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("project,amount\nP1,1\n", "header must be"),
+        ("", "is empty"),
+    ],
+)
+def test_unreadable_files(setup: dict[str, Any], tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ImportFileError, match=message):
+        plan_import(setup["client"](1), path)
+    with pytest.raises(ImportFileError, match="does not exist"):
+        plan_import(setup["client"](1), tmp_path / "missing.csv")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(",".join(HEADER).encode() + b"\nP1,1,\xe9,V,,,2025-01-01\n")
+    with pytest.raises(ImportFileError, match="not UTF-8"):
+        plan_import(setup["client"](1), latin)
