@@ -14,6 +14,7 @@ from indexer.db import open_store, sqlalchemy_url, upgrade
 from indexer.errors import WrongChainError
 from indexer.rpc import RpcClient
 from indexer.sync import Options, Syncer, index_once
+from indexer.workdays import WorkingCalendar, bangkok_date
 from ledger.types import encode_code
 from tests.indexer.chain import Scenario, deploy
 from tests.indexer.conftest import assert_same_mirror, snapshot
@@ -163,3 +164,33 @@ def test_migrations_match_tables(sqlite_url: str) -> None:
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     engine.dispose()
+
+
+def test_request_deadlines_and_overdue_follow_chain_time(chain: dict[str, Any], sqlite_url: str) -> None:
+    from ledger.services import DEFAULT_SERVICES
+    from tests.indexer.chain import rpc
+
+    limits = {d.service: d for d in DEFAULT_SERVICES}
+    calendar = WorkingCalendar()
+    index_once(chain["url"], sqlite_url, chain["deployment"])
+    rows = _query(sqlite_url, "SELECT service_code, state, state_time, deadline, overdue, terminal FROM requests")
+    assert rows
+    with_deadline = 0
+    for service, state, state_time, deadline, overdue, terminal in rows:
+        definition = limits[service]
+        days = definition.time_limit_days[state]
+        is_terminal = not definition.next_states(definition.states[state])
+        assert bool(terminal) == is_terminal
+        if days == 0 or is_terminal:
+            assert deadline is None
+        else:
+            with_deadline += 1
+            assert deadline == calendar.add_working_days(bangkok_date(state_time), days).isoformat()
+            assert not overdue  # chain time is "now"; no limit is shorter than 3 working days
+    assert with_deadline > 0
+    # Ninety days later (chain time), every open step with a limit is overdue.
+    rpc(chain["w3"], "evm_increaseTime", [90 * 86400])
+    rpc(chain["w3"], "evm_mine")
+    index_once(chain["url"], sqlite_url, chain["deployment"])
+    overdue = _query(sqlite_url, "SELECT COUNT(*) FROM requests WHERE overdue = 1")[0][0]
+    assert overdue == with_deadline
