@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 
 from api.i18n import compact_baht
 
-WIDTH = 720
+WIDTH = 960
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def allocation_bars(
     group = 58
     height = top + group * max(1, len(bars)) + 8
     largest = max([b.value for b in bars] + [b.second or 0 for b in bars] + [1])
-    usable = WIDTH - 150
+    usable = WIDTH - 230
     body = [
         f'<rect class="key-a" x="0" y="6" width="14" height="14" rx="3"/>'
         f'<text x="20" y="18">{escape(first_name)}</text>',

@@ -39,6 +39,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "switch_to": ("English", "ภาษาไทย"),
     "fiscal_year": ("ปีงบประมาณ", "Fiscal year"),
     "fy_short": ("ปีงบ", "FY"),
+    "overview_lead": (
+        "ปีงบประมาณ {fy} หน่วยงานในระบบได้รับจัดสรร {allocated} เบิกจ่ายสุทธิแล้ว {net} ({share}) จาก {count} โครงการ",
+        "In fiscal year {fy}, agencies on the ledger were allocated {allocated} and have paid out {net} net ({share})"
+        " across {count} projects.",
+    ),
     "show": ("แสดง", "Show"),
     "allocated": ("งบที่ได้รับจัดสรร", "Allocated"),
     "disbursed": ("เบิกจ่าย", "Disbursed"),
@@ -84,6 +89,8 @@ WORDS: dict[str, tuple[str, str]] = {
         "Line chart: cumulative net disbursed by month, against the allocation",
     ),
     "month": ("เดือน", "Month"),
+    "table": ("ตาราง", "Table"),
+    "chart_as_table": ("ดูตัวเลขของแผนภูมิเป็นตาราง", "The chart's figures as a table"),
     "in_month": ("เบิกจ่ายในเดือน", "Disbursed in month"),
     "reversed_in_month": ("ยกเลิกในเดือน", "Reversed in month"),
     "cumulative": ("สะสมสุทธิ", "Cumulative net"),
@@ -278,6 +285,12 @@ def compact_baht(value: Any, lang: str) -> str:
         if abs(amount) >= size:
             return f"฿{_short(amount / size)}{unit}"
     return f"฿{_short(amount)}"
+
+
+def spoken_baht(value: Any, lang: str) -> str:
+    """The compact form inside a sentence: ``4.22 พันล้านบาท`` / ``฿4.22B``."""
+    text = compact_baht(value, lang)
+    return text if lang != "th" or text.endswith("บาท") else text + "บาท"
 
 
 def bangkok(moment: str | int | datetime) -> datetime:

@@ -33,6 +33,7 @@ from api.i18n import (
     percent,
     pick_language,
     satang_of,
+    spoken_baht,
 )
 from api.routes.agencies import get_agency
 from api.routes.checkpoint import mirror_state
@@ -158,6 +159,7 @@ async def _render(request: Request, template: str, lang: str, status: int = 200,
         w=words,
         baht=baht,
         compact=lambda value: compact_baht(value, lang),
+        spoken=lambda value: spoken_baht(value, lang),
         when=lambda moment, **kw: long_date(moment, lang, **kw),
         percent=percent,
         satang=satang_of,
