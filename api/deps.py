@@ -59,7 +59,7 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
-def reject_unknown_parameters(request: Request) -> None:
+async def reject_unknown_parameters(request: Request) -> None:
     """400 naming every query parameter the route does not take, or takes once but got twice."""
     query = request.query_params
     if not query:

@@ -82,7 +82,7 @@ def _bangkok_midnight(day: date) -> int:
     return int(datetime.combine(day, time(0), tzinfo=BANGKOK).timestamp())
 
 
-def disbursement_filters(
+async def disbursement_filters(
     project: Code | None = None,
     agency: Code | None = None,
     fiscal_year: FiscalYear | None = None,

@@ -21,6 +21,8 @@ SearchText = Annotated[
     Query(
         min_length=1,
         max_length=100,
+        # No control characters: a NUL would end the pattern early in SQLite and is refused by PostgreSQL.
+        pattern=r"^[^\x00-\x1f\x7f]+$",
         description="Words in the project's name or code, or its agency's Thai or English name (case-insensitive)",
     ),
 ]

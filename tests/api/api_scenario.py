@@ -18,6 +18,7 @@ from typing import Any
 
 from web3 import HTTPProvider, Web3
 
+from api.settings import ApiSettings
 from ledger.artifacts import artifact_sha256, load_artifact
 from ledger.deploy import define_default_services, deploy_contract
 from ledger.deployment import Deployment
@@ -267,3 +268,9 @@ def build_mirror(scenario: Scenario, database_url: str) -> None:
 
     assert scenario.deployment is not None
     index_once(scenario.rpc_url, database_url, scenario.deployment)
+
+
+def settings_for(url: str, **overrides: Any) -> ApiSettings:
+    values: dict[str, Any] = {"database_url": url, "cursor_secret": b"test-secret", "rate_limit": 0.0}
+    values.update(overrides)
+    return ApiSettings(**values)

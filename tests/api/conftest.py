@@ -11,11 +11,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_scenario import GENESIS, Scenario, build_mirror, seed
+from api_scenario import GENESIS, Scenario, build_mirror, seed, settings_for
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import ApiSettings
 from ledger import node
 
 
@@ -49,12 +48,6 @@ def pg_url(scenario_chain: Scenario, postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def settings_for(url: str, **overrides: Any) -> ApiSettings:
-    values: dict[str, Any] = {"database_url": url, "cursor_secret": b"test-secret", "rate_limit": 0.0}
-    values.update(overrides)
-    return ApiSettings(**values)
 
 
 @pytest.fixture(scope="session")
