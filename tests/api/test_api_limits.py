@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
