@@ -8,6 +8,7 @@ against the sample budget rows themselves, so a bug shared by the API and the pa
 from __future__ import annotations
 
 import re
+import secrets
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -156,6 +157,11 @@ def test_search_finds_thai_names_and_payees(page: Any, api: httpx.Client) -> Non
     page.goto("/search?q=" + quote("ไม่มีโครงการนี้แน่นอน"))
     assert "ไม่พบผลลัพธ์" in page.locator(".notice").inner_text()
 
+    # What people type is shown as text, never as markup.
+    page.goto("/search?q=" + quote("<b id=x>bold</b>"))
+    assert "<b id=x>bold</b>" in page.locator(".notice").inner_text()
+    assert page.locator("#x").count() == 0
+
 
 def _steps(page: Any) -> list[str]:
     return page.locator("ol.timeline > li").evaluate_all("items => items.map(i => i.dataset.status)")
@@ -293,3 +299,56 @@ def test_screenshots_accessibility_and_weight(page: Any, world: tuple[str, Seede
     print("\n" + "\n".join(report))
     assert not serious, serious
     assert not page.console_errors, page.console_errors
+
+
+FIGURE_HTML = re.compile(r'data-figure="(\w+)">\s*<dt>.*?</dt>\s*<dd><span class="value">([^<]+)</span>', re.DOTALL)
+
+
+@pytest.mark.postgres
+def test_pages_on_a_postgresql_mirror(world: tuple[str, Seeded, str], postgres_url: str, api: httpx.Client) -> None:
+    """The same chain indexed into PostgreSQL: every page renders, and its figures equal the API's."""
+    import psycopg
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import ApiSettings
+    from indexer.sync import index_once
+
+    rpc_url, seeded, _ = world
+    name = f"govledger_dash_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        index_once(rpc_url, url, seeded.deployment)
+        settings = ApiSettings(database_url=url, rate_limit=0, cursor_secret=b"dashboard-tests")
+        compared = 0
+        with TestClient(create_app(settings)) as client:
+            for path in (
+                "/",
+                "/search?q=HOSP-SUPPLY-88",
+                f"/track?code={seeded.requests['loan-waiting']}",
+                "/performance?service=complaint",
+                "/verify",
+            ):
+                answer = client.get(path)
+                assert answer.status_code == 200, path
+                assert "text/html" in answer.headers["content-type"]
+            for path, api_path in (
+                ("/agencies/DMS", "/v1/agencies/DMS"),
+                ("/projects/2565-RID-01", "/v1/projects/2565-RID-01"),
+            ):
+                html = client.get(path).text
+                shown = dict(FIGURE_HTML.findall(html))
+                wanted = expected(client.get(api_path).json())
+                # The SQLite mirror of the same chain gives the same figures.
+                assert wanted == expected(api.get(api_path).json())
+                for key, value in wanted.items():
+                    assert shown_baht(shown[key]) == value, (path, key)
+                    compared += 1
+            assert client.get("/verify").text.count(client.get("/v1/checkpoint").json()["mirror_digest"]) == 1
+        print(f"\npostgresql pages: {compared} figures compared, 0 mismatches")
+        assert compared == 10
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
