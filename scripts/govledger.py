@@ -12,6 +12,11 @@ import sys
 
 import typer
 
+try:  # typer >= 0.20 vendors click; older releases use click itself
+    from typer._click import exceptions as _click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as _click_errors
+
 from ledger.errors import LedgerError
 
 HELP = """govledger: a public, verifiable ledger of government spending and service requests.
@@ -69,7 +74,7 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def main(argv: list[str] | None = None) -> None:
     _load()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="govledger", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except tuple(USER_ERRORS) as exc:
@@ -78,16 +83,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click's usage errors and aborts
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            typer.echo("aborted", err=True)
-            sys.exit(1)
-        raise
+    except _click_errors.ClickException as exc:  # usage errors: the usage line and one reason
+        exc.show()
+        sys.exit(exc.exit_code)
+    except _click_errors.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
