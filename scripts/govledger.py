@@ -74,7 +74,10 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def main(argv: list[str] | None = None) -> None:
     _load()
     try:
-        app(args=argv, prog_name="govledger", standalone_mode=False)
+        # Without standalone mode click returns a command's `typer.Exit(code)` instead of raising it.
+        code = app(args=argv, prog_name="govledger", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except tuple(USER_ERRORS) as exc:
