@@ -98,7 +98,7 @@ class Point:
 def timeline(chart_id: str, title: str, points: Sequence[Point], allocation: int, lang: str, limit_name: str) -> Markup:
     """Cumulative net disbursed per month as a stepped area, with the allocation as a dashed ceiling."""
     left, right, top, bottom = 86, 16, 16, 40
-    height = 260
+    height = 300
     plot_w = WIDTH - left - right
     plot_h = height - top - bottom
     ceiling = max([allocation] + [p.cumulative for p in points] + [1])

@@ -194,9 +194,11 @@ WORDS: dict[str, tuple[str, str]] = {
         "Or export a bundle of evidence and check it on an offline machine:",
     ),
     "how_audit_3": (
-        "ผลตรวจผ่านเมื่อ ledger head และ mirror digest ตรงกับค่าบนหน้านี้ทุกตัวอักษร",
-        "The check passes when the ledger head and the mirror digest equal the values on this page, character"
-        " for character.",
+        "คำสั่งตรวจบล็อกเฮดเดอร์และใบรับธุรกรรม คำนวณ ledger head ใหม่จากเหตุการณ์ และเทียบ mirror digest"
+        " กับสำเนานี้ ผลตรวจผ่าน (verified: everything holds) เมื่อทุกค่าตรงกับค่าบนหน้านี้ทุกตัวอักษร",
+        "It checks the block headers and receipts, recomputes the ledger head from the events and compares the"
+        " mirror digest with this mirror; it passes (verified: everything holds) when they equal the values on this"
+        " page, character for character.",
     ),
     "as_of": ("ข้อมูล ณ บล็อก {block} ({when})", "Data as of block {block} ({when})"),
     "not_found": ("ไม่พบหน้าที่ต้องการ", "Page not found"),
@@ -215,6 +217,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "registered": ("จดทะเบียนบนบล็อกเชน", "Registered on chain"),
     "amendments": ("ปรับงบประมาณ", "Allocation amendments"),
     "all_years": ("ทุกปี", "All years"),
+    "years_covered": ("ตัวเลขรวมทุกปีงบประมาณของหน่วยงานนี้: {years}", "Totals over all of this agency's fiscal years: {years}"),
     "total": ("รวม", "Total"),
     "of_allocation": ("ของงบจัดสรร", "of the allocation"),
     "ministry_note": (
