@@ -76,8 +76,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # Without standalone mode click returns a command's `typer.Exit(code)` instead of raising it.
         code = app(args=argv, prog_name="govledger", standalone_mode=False)
-        if isinstance(code, int) and code:
-            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except tuple(USER_ERRORS) as exc:
@@ -92,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     except _click_errors.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":
