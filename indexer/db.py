@@ -59,7 +59,12 @@ def upgrade(url: str) -> None:
     from sqlalchemy import create_engine
 
     if dialect_of(url) == "sqlite":
-        Path(sqlite_path(url)).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # WAL before the first table: pysqlite commits each DDL statement on its own, and in
+        # rollback-journal mode every one of them costs several fsyncs.
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     engine = create_engine(sqlalchemy_url(url))

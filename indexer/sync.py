@@ -84,7 +84,7 @@ class Options:
     confirmations: int = 0
     reorg_window: int = DEFAULT_REORG_WINDOW
     target_logs: int = 5000  # aim of one getLogs answer; memory per batch follows it
-    initial_span: int = 64
+    initial_span: int = 4  # blocks; doubled while answers stay small, so a dense chain never starts huge
     max_span: int = 50_000
     queue_depth: int = 3
     max_retries: int = 30  # consecutive ranges refetched after a chain change before giving up

@@ -225,3 +225,19 @@ def test_working_days_skip_weekends_and_thai_holidays() -> None:
 def test_bangkok_date_of_block_time() -> None:
     # 2024-12-31 17:30 UTC is already 1 January in Bangkok (UTC+7).
     assert bangkok_date(1735666200) == date(2025, 1, 1)
+
+
+def test_fast_code_decoding_equals_ledger_types() -> None:
+    import random
+
+    from ledger.types import decode_code
+
+    rng = random.Random(5)
+    alphabet = b"AZaz09._/-\x00\x7f\x80\xff \x01"
+    samples = [b"\0" * 32, b"MOE".ljust(32, b"\0"), b"A" * 32, b"A\0B".ljust(32, b"\0"), b"\0A".ljust(32, b"\0")]
+    samples += [bytes(rng.choice(alphabet) for _ in range(32)) for _ in range(3000)]
+    samples += [
+        bytes(rng.choice(alphabet[:9]) for _ in range(rng.randint(0, 32))).ljust(32, b"\0") for _ in range(3000)
+    ]
+    for raw in samples:
+        assert ev.code_text(raw) == decode_code(raw), raw
