@@ -56,11 +56,10 @@ def generate(w3: Any, contract: Any, events: int, state: dict[str, Any]) -> floa
 
     import httpx
     import orjson
-
-    from ledger.types import encode_code
-
     from eth_abi import encode as abi_encode
     from eth_utils import function_signature_to_4byte_selector
+
+    from ledger.types import encode_code
 
     selector = "0x" + function_signature_to_4byte_selector(f"disburseBatch({DISBURSEMENT_ARRAY})").hex()
     admin = w3.eth.accounts[0]
