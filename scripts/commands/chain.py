@@ -167,7 +167,7 @@ def role_command(
         if action == "revoke":
             raise InputError("the admin role is handed over with `role grant admin NEW`, not revoked")
         (pending, _) = client.call("pendingDefaultAdmin")
-        if client.sender == address and pending == address:
+        if client.sender == address and str(pending).lower() == address.lower():
             result, done = client.accept_admin_transfer(), "accepted the admin role"
         else:
             result, done = client.begin_admin_transfer(address), "started the admin hand-over"

@@ -1,0 +1,290 @@
+"""The recording commands end to end on a real anvil: successes, refusals, exit codes, JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import scripts.govledger as govledger
+from ledger import node
+from ledger.settings import get_settings
+
+pytestmark = [pytest.mark.anvil, pytest.mark.xdist_group("recording-cli")]
+
+REGISTRAR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+OFFICER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+OFFICER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+OTHER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+OTHER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+STRANGER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "budget"
+
+
+@pytest.fixture(scope="module")
+def chain_url() -> Iterator[str]:
+    process, url = node.start_anvil()
+    try:
+        yield url
+    finally:
+        node.stop(process)
+
+
+class Cli:
+    """`govledger` in-process, exactly as `main` runs it (sub-commands registered once)."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+        if not getattr(govledger, "_recording_tests_loaded", False):
+            govledger._load()
+            govledger._recording_tests_loaded = True  # type: ignore[attr-defined]
+        # main() registers the sub-commands on every call; in one process once is enough.
+        monkeypatch.setattr(govledger, "_load", lambda: None)
+
+    def as_key(self, key: str | None) -> Cli:
+        if key is None:
+            self.monkeypatch.delenv("GOVLEDGER_PRIVATE_KEY", raising=False)
+        else:
+            self.monkeypatch.setenv("GOVLEDGER_PRIVATE_KEY", key)
+        return self
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        get_settings.cache_clear()
+        try:
+            govledger.main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def ok(self, *args: str) -> str:
+        code, out, err = self(*args)
+        assert code == 0, (args, out, err)
+        return out
+
+    def fails(self, *args: str) -> str:
+        """Run a command that must fail; returns its one-line reason."""
+        code, out, err = self(*args)
+        assert code != 0, (args, out, err)
+        lines = [line for line in err.splitlines() if line.startswith("error: ")]
+        assert len(lines) == 1, err
+        return lines[0]
+
+
+@pytest.fixture
+def cli(
+    chain_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Cli]:
+    """A fresh deployment (registrar = anvil key 0) with agencies MOE (officer) and SCH (other)."""
+    monkeypatch.setenv("GOVLEDGER_RPC_URL", chain_url)
+    monkeypatch.setenv("GOVLEDGER_DEPLOYMENT", str(tmp_path / "deployment.json"))
+    for name in ("GOVLEDGER_KEYSTORE", "GOVLEDGER_KEYSTORE_PASSWORD", "GOVLEDGER_AGENCY_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    runner = Cli(capsys, monkeypatch).as_key(REGISTRAR_KEY)
+    runner.ok("deploy", "--force")
+    runner.ok("agency", "add", "MOE", "--name", "กระทรวงศึกษาธิการ", "--recorder", OFFICER)
+    runner.ok("agency", "add", "SCH", "--name", "โรงเรียน", "--name-en", "School", "--recorder", OTHER)
+    runner.ok(
+        "project", "add", "MOE-2568-001", "--agency", "MOE", "--fiscal-year", "2568", "--budget", "1,500,000.00",
+        "--name", "ห้องเรียน",
+    )  # fmt: skip
+    yield runner
+    get_settings.cache_clear()
+
+
+def test_deploy_refuses_to_overwrite_a_live_deployment(cli: Cli, tmp_path: Path) -> None:
+    before = json.loads((tmp_path / "deployment.json").read_text())
+    assert "live deployment" in cli.fails("deploy") and "--force" in cli.fails("deploy")
+    assert json.loads((tmp_path / "deployment.json").read_text()) == before
+    assert set(before) >= {"chain_id", "address", "deploy_block", "deploy_block_hash", "artifact_sha256", "compiler"}
+    data = json.loads(cli.ok("deploy", "--force", "--json"))
+    assert data["address"] != before["address"] and data["chain_id"] == 31337
+
+
+def test_disburse_add_reverse_and_refusals(cli: Cli, tmp_path: Path) -> None:
+    cli.as_key(OFFICER_KEY)
+    document = tmp_path / "invoice.pdf"
+    document.write_bytes(b"%PDF invoice")
+    out = cli.ok(
+        "disburse", "add", "MOE-2568-001", "1,000.50 บาท", "--payee", "0105551234567", "--voucher", "PV-1",
+        "--document", str(document), "--json",
+    )  # fmt: skip
+    data = json.loads(out)
+    assert (
+        data["amount"] == "1000.50"
+        and data["document_hash"] == __import__("hashlib").sha256(b"%PDF invoice").hexdigest()
+    )
+    disbursement_id = data["id"]
+    assert "over budget: project MOE-2568-001 has 1498999.50 baht remaining, 2000000.00 requested" in cli.fails(
+        "disburse", "add", "MOE-2568-001", "2000000", "--payee", "X", "--voucher", "PV-2"
+    )
+    assert "voucher PV-1 is already recorded for agency MOE" in cli.fails(
+        "disburse", "add", "MOE-2568-001", "1", "--payee", "X", "--voucher", "PV-1"
+    )
+    assert "more than two decimals" in cli.fails(
+        "disburse", "add", "MOE-2568-001", "1.001", "--payee", "X", "--voucher", "V"
+    )
+    assert "must be more than zero" in cli.fails(
+        "disburse", "add", "MOE-2568-001", "0", "--payee", "X", "--voucher", "V"
+    )
+    assert "project NOPE is not registered" in cli.fails(
+        "disburse", "add", "NOPE", "1", "--payee", "X", "--voucher", "V"
+    )
+    assert "64 hexadecimal digits" in cli.fails(
+        "disburse", "add", "MOE-2568-001", "1", "--payee", "X", "--voucher", "V", "--document-hash", "abc"
+    )
+    out = cli.ok("reverse", str(disbursement_id), "--reason", "typed twice")
+    assert f"reversed disbursement {disbursement_id}" in out and "voucher PV-1" in out
+    assert "already reversed" in cli.fails("reverse", str(disbursement_id), "--reason", "again")
+    assert f"no disbursement has id {disbursement_id + 100}" in cli.fails(
+        "reverse", str(disbursement_id + 100), "--reason", "x"
+    )
+    cli.as_key(OTHER_KEY)
+    assert "belongs to agency MOE, not to SCH" in cli.fails(
+        "disburse", "add", "MOE-2568-001", "1", "--payee", "X", "--voucher", "V9"
+    )
+    cli.as_key(REGISTRAR_KEY)
+    assert "is not a recorder of any agency" in cli.fails(
+        "disburse", "add", "MOE-2568-001", "1", "--payee", "X", "--voucher", "V9"
+    )
+
+
+def test_registrar_commands_and_their_refusals(cli: Cli) -> None:
+    assert "agency MOE is already registered" in cli.fails(
+        "agency", "add", "MOE", "--name", "x", "--recorder", STRANGER
+    )
+    assert "must be 1-32 characters" in cli.fails("agency", "add", "กระทรวง", "--name", "x", "--recorder", STRANGER)
+    assert "not an 0x address" in cli.fails("agency", "add", "NEW", "--name", "x", "--recorder", "0x123")
+    assert "already records for agency MOE" in cli.fails("agency", "recorder", "add", "SCH", OFFICER)
+    data = json.loads(cli.ok("agency", "recorder", "add", "SCH", STRANGER, "--json"))
+    assert data["recorder"] == STRANGER and data["seq"] > 0
+    assert "no longer records" in cli.ok("agency", "recorder", "remove", "SCH", STRANGER)
+    assert "does not record for agency SCH" in cli.fails("agency", "recorder", "remove", "SCH", STRANGER)
+    assert "project MOE-2568-001 is already registered" in cli.fails(
+        "project", "add", "MOE-2568-001", "--agency", "MOE", "--fiscal-year", "2568", "--budget", "1", "--name", "x"
+    )
+    assert "not a Buddhist Era fiscal year" in cli.fails(
+        "project", "add", "P2", "--agency", "MOE", "--fiscal-year", "2025", "--budget", "1", "--name", "x"
+    )
+    assert "agency NOPE is not registered" in cli.fails(
+        "project", "add", "P2", "--agency", "NOPE", "--fiscal-year", "2568", "--budget", "1", "--name", "x"
+    )
+    out = json.loads(
+        cli.ok(
+            "project",
+            "add",
+            "P2",
+            "--agency",
+            "SCH",
+            "--fiscal-year",
+            "2568",
+            "--budget",
+            "10.5",
+            "--name",
+            "x",
+            "--json",
+        )
+    )
+    assert out["allocation"] == "10.50"
+    cli.as_key(OFFICER_KEY)
+    assert "lacks the registrar role" in cli.fails("agency", "add", "NEW", "--name", "x", "--recorder", STRANGER)
+    cli.as_key(REGISTRAR_KEY)
+    assert "granted registrar" in cli.ok("role", "grant", "registrar", OFFICER)
+    cli.as_key(OFFICER_KEY)
+    cli.ok("agency", "add", "NEW", "--name", "ใหม่", "--recorder", STRANGER)
+    cli.as_key(REGISTRAR_KEY)
+    assert "revoked registrar" in cli.ok("role", "revoke", "registrar", OFFICER)
+    assert "is not one of" in cli.fails("role", "grant", "king", OFFICER)
+    assert "started the admin hand-over" in cli.ok("role", "grant", "admin", OFFICER)
+    cli.as_key(OTHER_KEY)
+    assert "lacks the admin role" in cli.fails("role", "grant", "admin", OTHER)
+    # The hand-over is accepted strictly after its scheduled second.
+    from ledger.client import HttpTransport
+
+    HttpTransport(get_settings().rpc_url).request("evm_increaseTime", [2])
+    cli.as_key(OFFICER_KEY)
+    assert "accepted the admin role" in cli.ok("role", "grant", "admin", OFFICER)
+
+
+def test_request_open_and_advance(cli: Cli) -> None:
+    cli.ok("agency", "add", "FUND", "--name", "กองทุน", "--recorder", STRANGER)
+    cli.as_key(OFFICER_KEY)
+    code, out, err = cli(
+        "request", "open", "--service", "student-loan", "--agency", "MOE", "--applicant-id", "1101700230708"
+    )
+    assert code == 0, err
+    assert "development secret" in err
+    tracking = re.search(r"tracking code: (\S+)", out).group(1)  # type: ignore[union-attr]
+    assert re.fullmatch(r"([0-9A-Z]{4}-){7}[0-9A-Z]{4}", tracking)
+    assert re.search(r"salt: 0x[0-9a-f]{64}", out) and re.search(r"commitment: 0x[0-9a-f]{64}", out)
+    assert "1101700230708" not in out + err
+    assert "not a valid Thai national ID" in cli.fails(
+        "request", "open", "--service", "student-loan", "--agency", "MOE", "--applicant-id", "1101700230709"
+    )
+    assert "your key records for agency MOE, not SCH" in cli.fails(
+        "request", "open", "--service", "student-loan", "--agency", "SCH", "--applicant-id", "1101700230708"
+    )
+    assert "unknown service" in cli.fails(
+        "request", "open", "--service", "passport", "--agency", "MOE", "--applicant-id", "1101700230708"
+    )
+    reason = cli.fails("request", "advance", tracking, "--to", "closed")
+    assert "cannot go to 'closed'; allowed next states: school-verified, returned-for-correction, rejected" in reason
+    # The owner may not take the school's step: the contract refuses, decoded.
+    assert "does not hold role 1" in cli.fails("request", "advance", tracking, "--to", "school-verified")
+    cli.as_key(REGISTRAR_KEY)
+    cli("agency", "add", "X", "--name", "x", "--recorder", STRANGER)  # may fail: STRANGER already FUND's
+    cli.as_key(OTHER_KEY)
+    assert "does not hold role 1" in cli.fails("request", "advance", tracking, "--to", "school-verified")
+    from ledger.client import LedgerClient
+
+    admin = LedgerClient.from_settings(get_settings(), signer=False)
+    admin.account = __import__("eth_account").Account.from_key(REGISTRAR_KEY)
+    admin.set_service_role("student-loan", 1, "SCH")
+    data = json.loads(cli.ok("request", "advance", tracking, "--to", "school-verified", "--json"))
+    assert (data["from"], data["to"]) == ("submitted", "school-verified")
+    assert "no request with tracking code" in cli.fails("request", "advance", "0" * 31 + "1", "--to", "x")
+
+
+def test_budget_import_two_real_volumes(cli: Cli) -> None:
+    first = json.loads(cli.ok("budget", "import", str(FIXTURES / "2022-3-7.csv"), "--json"))
+    assert {r["item_id"] for r in first["refused"]} == {"2022.3.7.257", "2022.3.7.500", "2022.3.7.735"}
+    assert first["rows"] == 1114 and first["projects"]["existing"] == 0
+    second = json.loads(cli.ok("budget", "import", str(FIXTURES / "2022-3-10.csv"), "--fiscal-year", "2565", "--json"))
+    assert [r["item_id"] for r in second["refused"]] == ["2022.3.10.1453"]
+    again = cli.ok("budget", "import", str(FIXTURES / "2022-3-7.csv"))
+    assert "refused 2022.3.7.500: malformed amount '25,000,0'" in again
+    assert f"projects 0 added, {first['projects']['added']} existing" in again
+    for result in (first, second):
+        print(
+            f"budget import: rows {result['rows']}, imported {result['imported_rows']}, "
+            f"other years {result['other_fiscal_year_rows']}, refused {result['refused_by_reason']}, "
+            f"agencies {result['agencies']}, projects {result['projects']}, allocated {result['allocated']}"
+        )
+    # New agencies get recorder keys afterwards.
+    agency = sorted(first["agency_codes"])[0]
+    assert "now records for agency" in cli.ok("agency", "recorder", "add", agency, STRANGER)
+    assert "does not exist" in cli.fails("budget", "import", "missing.csv")
+
+
+def test_disburse_import_reports_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
+    cli.as_key(OFFICER_KEY)
+    good = tmp_path / "good.csv"
+    header = "project_code,amount,payee,voucher,document_hash,request,paid_on\n"
+    good.write_text(header + "".join(f"MOE-2568-001,{i}.50,PAY,G{i},,,2025-03-0{i % 9 + 1}\n" for i in range(1, 40)))
+    data = json.loads(cli.ok("disburse", "import", str(good), "--batch-size", "10", "--json"))
+    assert (data["recorded"], data["already_on_ledger"], data["refused"], data["batches"]) == (39, 0, [], 4)
+    out = cli.ok("disburse", "import", str(good))
+    assert "0 recorded, 39 already on the ledger, 0 refused" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        header + "MOE-2568-001,1,PAY,B1,,,2025-01-01\nMOE-2568-001,1,PAY,B1,,,2025-01-01\nZZ,1,P,B2,,,2025-01-01\n"
+    )
+    code, out, err = cli("disburse", "import", str(bad))
+    assert code == 1 and "line 3: voucher B1 repeats line 2" in out and "line 4: unknown project ZZ" in out
+    assert "1 recorded" in out and "error: 2 rows refused" in err
+    assert "header must be" in cli.fails("disburse", "import", str(FIXTURES / "2022-3-7.csv"))
