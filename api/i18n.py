@@ -54,6 +54,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "used_share": ("ใช้ไปแล้ว", "Spent"),
     "projects": ("โครงการ", "Projects"),
     "project": ("โครงการ", "Project"),
+    "n_projects": ("{n} โครงการ", "{n} projects"),
     "agency": ("หน่วยงาน", "Agency"),
     "agencies": ("หน่วยงาน", "Agencies"),
     "by_agency": ("งบประมาณรายหน่วยงาน", "Budget by agency"),
@@ -63,7 +64,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "chart_table_note": (
         "ตัวเลขเดียวกับแผนภูมิอยู่ในตารางด้านล่าง",
-        "The same figures as the chart are in the table below",
+        "The same figures as the chart are in the table below.",
     ),
     "sort_hint": ("กดหัวคอลัมน์เพื่อเรียงลำดับ", "Select a column heading to sort"),
     "latest": ("การเบิกจ่ายล่าสุด", "Latest disbursements"),
@@ -217,7 +218,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "registered": ("จดทะเบียนบนบล็อกเชน", "Registered on chain"),
     "amendments": ("ปรับงบประมาณ", "Allocation amendments"),
     "all_years": ("ทุกปี", "All years"),
-    "years_covered": ("ตัวเลขรวมทุกปีงบประมาณของหน่วยงานนี้: {years}", "Totals over all of this agency's fiscal years: {years}"),
+    "years_covered": (
+        "ตัวเลขรวมทุกปีงบประมาณของหน่วยงานนี้: {years}",
+        "Totals over all of this agency's fiscal years: {years}",
+    ),
     "total": ("รวม", "Total"),
     "of_allocation": ("ของงบจัดสรร", "of the allocation"),
     "ministry_note": (
