@@ -27,19 +27,46 @@ Code = Annotated[
     str, Query(pattern=CODE_PATTERN, min_length=1, max_length=32, description="1-32 of A-Z a-z 0-9 . _ / -")
 ]
 FiscalYear = Annotated[
-    int, Query(ge=2500, le=2700, description="Thai fiscal year, Buddhist Era (2568 = 1 Oct 2024 - 30 Sep 2025)")
+    int,
+    Query(
+        ge=2500,
+        le=2700,
+        examples=[2570],
+        description="Thai fiscal year, Buddhist Era (2568 = 1 Oct 2024 - 30 Sep 2025)",
+    ),
 ]
-Amount = Annotated[str, Query(pattern=AMOUNT_PATTERN, max_length=19, description="Baht, e.g. 1234.50")]
-IsoDate = Annotated[date, Query(description="ISO date (YYYY-MM-DD), Bangkok calendar")]
-Limit = Annotated[int, Query(ge=1, le=500, description="Items per page, 1-500")]
+Amount = Annotated[
+    str, Query(pattern=AMOUNT_PATTERN, max_length=19, examples=["1000.00"], description="Baht, e.g. 1234.50")
+]
+# A string, parsed here: Pydantic would also take "0" or "1700000000" for a date (as a Unix time).
+IsoDate = Annotated[
+    str,
+    Query(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        json_schema_extra={"format": "date"},
+        examples=["2027-01-06"],
+        description="ISO date (YYYY-MM-DD), Bangkok calendar",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=500, examples=[50], description="Items per page, 1-500")]
 Cursor = Annotated[
     str, Query(pattern=CURSOR_PATTERN, max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page")
 ]
-PathCode = Annotated[str, Path(pattern=CODE_PATTERN, min_length=1, max_length=32)]
+PathCode = Annotated[str, Path(pattern=CODE_PATTERN, min_length=1, max_length=32, examples=["MOE-2570-001"])]
 
 
 def mirror(request: Request) -> Mirror:
     return request.app.state.mirror
+
+
+def to_date(parameter: str, text: str) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidParameterError(parameter, f"{text[:40]!r} is not a calendar date like 2025-01-31") from None
+    if not 1970 <= day.year <= 2200:
+        raise InvalidParameterError(parameter, "must be a date between 1970 and 2200")
+    return day
 
 
 def to_satang(parameter: str, text: str) -> int:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from api.cursor import decode_cursor, encode_cursor
-from api.deps import Amount, Code, Cursor, FiscalYear, IsoDate, Limit, Strict, to_satang
+from api.deps import Amount, Code, Cursor, FiscalYear, IsoDate, Limit, Strict, to_date, to_satang
 from api.errors import InvalidParameterError, NotFoundError
 from api.render import money, provenance
 from api.responses import json_answer
@@ -92,10 +92,16 @@ async def disbursement_filters(
     since: IsoDate | None = None,
     until: IsoDate | None = None,
 ) -> DisbursementFilters:
-    for name, day in (("since", since), ("until", until)):
-        if day is not None and not 1970 <= day.year <= 2200:
-            raise InvalidParameterError(name, "must be a date between 1970 and 2200")
-    return DisbursementFilters(project, agency, fiscal_year, payee, min_amount, max_amount, since, until)
+    return DisbursementFilters(
+        project,
+        agency,
+        fiscal_year,
+        payee,
+        min_amount,
+        max_amount,
+        to_date("since", since) if since is not None else None,
+        to_date("until", until) if until is not None else None,
+    )
 
 
 Filters = Annotated[DisbursementFilters, Depends(disbursement_filters)]
