@@ -111,6 +111,12 @@ class Web3Source:
             return "0x" + bytes(eth.get_code(params[0], int(params[1], 16))).hex()
         if method == "eth_call":
             return "0x" + bytes(eth.call(params[0], int(params[1], 16))).hex()
+        if method == "eth_getLogs":
+            query = dict(params[0])
+            for bound in ("fromBlock", "toBlock"):
+                if isinstance(query.get(bound), str) and query[bound].startswith("0x"):
+                    query[bound] = int(query[bound], 16)
+            return [_jsonify(dict(log)) for log in eth.get_logs(query)]
         raise SourceError(f"{method} is not served by the web3 source")
 
     def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:

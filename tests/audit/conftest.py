@@ -3,6 +3,7 @@ anvil process, each holding the same recorded history (tests/audit/scenario.py).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +13,15 @@ import pytest
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
+from indexer.sync import index_once
 from ledger import node
+from ledger.audit.bundle import read_manifest
+from ledger.audit.compare import Snapshot, read_snapshot, rebuild_mirror
 from ledger.audit.export import export_bundle
+from ledger.audit.node import BundleNode
 from ledger.audit.source import EthTesterSource, HttpSource
+from ledger.audit.verify import load_bundle
+from ledger.deployment import Deployment
 
 from .scenario import run_scenario
 
@@ -27,6 +34,7 @@ class Exported:
     source: Any
     contract: Any
     deploy_block: int
+    url: str | None = None  # the JSON-RPC URL of a real node (anvil only)
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +61,7 @@ def anvil_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
         source = HttpSource(url)
         directory = tmp_path_factory.mktemp("bundle-anvil")
         export_bundle(source, contract.address, deploy_block, directory, samples=100, chunk=7)
-        yield Exported("anvil", directory, w3, source, contract, deploy_block)
+        yield Exported("anvil", directory, w3, source, contract, deploy_block, url)
     finally:
         node.stop(process)
 
@@ -61,3 +69,43 @@ def anvil_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
 @pytest.fixture(params=["eth-tester", "anvil"])
 def chain(request: pytest.FixtureRequest) -> Exported:
     return request.getfixturevalue("tester_chain" if request.param == "eth-tester" else "anvil_chain")
+
+
+@dataclass
+class Published:
+    path: Path
+    reference: Snapshot  # rebuilt from the bundle
+
+
+def _deployment(chain) -> Deployment:
+    manifest = read_manifest(chain.directory)
+    block = chain.w3.eth.get_block(chain.deploy_block)
+    return Deployment(
+        manifest.chain_id, manifest.address, chain.deploy_block, "0x" + bytes(block["hash"]).hex(), "", "", ""
+    )
+
+
+def _settle(path: Path) -> None:
+    """Fold the WAL into the file so that a plain copy holds every row."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode=DELETE")
+
+
+@pytest.fixture(scope="session")
+def published(tester_chain, anvil_chain, tmp_path_factory) -> dict[str, Published]:
+    out = {}
+    for chain in (tester_chain, anvil_chain):
+        directory = tmp_path_factory.mktemp(f"mirror-{chain.kind}")
+        path = directory / "published.db"
+        if chain.url is not None:
+            index_once(chain.url, f"sqlite:///{path}", _deployment(chain))
+        else:
+            bundle = load_bundle(chain.directory)
+            with BundleNode(bundle.manifest, bundle.headers, bundle.log_rows) as url:
+                index_once(url, f"sqlite:///{path}", _deployment(chain))
+        _settle(path)
+        rebuilt = directory / "rebuilt.db"
+        rebuild_mirror(load_bundle(chain.directory), f"sqlite:///{rebuilt}")
+        out[chain.kind] = Published(path, read_snapshot(f"sqlite:///{rebuilt}"))
+    return out

@@ -1,0 +1,83 @@
+"""``/v1/proofs/...``: a citizen's self-contained proof that one entry is in the chain.
+
+The proof (``ledger.audit.proof``) holds the entry's receipt, its receipt-trie path and the
+header chain up to the block this mirror is indexed to; ``govledger audit verify-proof FILE``
+checks it offline. Headers and receipts are not in the mirror, so this route reads them from
+the node in ``GOVLEDGER_RPC_URL`` (standard ``eth_*`` calls only).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from api.deps import Strict
+from api.errors import MirrorUnavailableError, NotFoundError
+from api.responses import json_answer
+from ledger.errors import LedgerError
+from ledger.types import ValueFormatError, decode_tracking, encode_tracking
+
+router = APIRouter(prefix="/v1/proofs", tags=["proofs"], dependencies=[Strict])
+
+TrackingCode = Annotated[
+    str,
+    Path(
+        min_length=32,
+        max_length=39,
+        pattern=r"^[0-9A-Za-z]{4}(-?[0-9A-Za-z]{4}){7}$",
+        description="The 32-character code on the applicant's receipt, with or without dashes",
+    ),
+]
+Seq = Annotated[int, Path(ge=1, le=2**63 - 1, description="Ledger sequence number of the entry")]
+
+
+def _build(seq: int, checkpoint: int) -> dict[str, Any]:
+    from ledger.audit.proof import build_proof
+    from ledger.audit.source import HttpSource
+    from ledger.deployment import load_deployment
+    from ledger.settings import get_settings
+
+    settings = get_settings()
+    deployment = load_deployment(settings.deployment)
+    return build_proof(
+        HttpSource(settings.rpc_url, timeout=30), deployment.address, deployment.deploy_block, seq, checkpoint
+    )
+
+
+async def _answer(request: Request, seq: int) -> Response:
+    row = await request.app.state.mirror.fetch_one("SELECT block_number FROM checkpoint WHERE id = 1")
+    if row is None:
+        raise MirrorUnavailableError("the mirror has no checkpoint yet")
+    try:
+        proof = await run_in_threadpool(_build, seq, int(row[0]))
+    except LedgerError as exc:
+        raise MirrorUnavailableError(f"the chain node cannot give the proof now: {exc}") from None
+    return json_answer(request, proof)
+
+
+@router.get("/disbursements/{id}", summary="Proof that a disbursement is in the chain, checkable offline")
+async def disbursement_proof(request: Request, id: Seq) -> Response:  # noqa: A002 (the route's name for it)
+    found = await request.app.state.mirror.fetch_one("SELECT seq FROM disbursements WHERE seq = :seq", {"seq": id})
+    if found is None:
+        raise NotFoundError("no such disbursement")
+    return await _answer(request, id)
+
+
+@router.get("/requests/{tracking_code}/{seq}", summary="Proof of one step of a service request")
+async def request_proof(request: Request, tracking_code: TrackingCode, seq: Seq) -> Response:
+    not_found = NotFoundError("no such step of that request")
+    try:
+        code = decode_tracking(encode_tracking(tracking_code))
+    except ValueFormatError:
+        raise not_found from None
+    found = await request.app.state.mirror.fetch_one(
+        "SELECT seq FROM request_transitions WHERE tracking_code = :code AND seq = :seq"
+        " UNION ALL SELECT opened_seq FROM requests WHERE tracking_code = :code AND opened_seq = :seq",
+        {"code": code, "seq": seq},
+    )
+    if found is None:
+        raise not_found
+    return await _answer(request, seq)
