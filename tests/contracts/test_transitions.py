@@ -100,12 +100,11 @@ def test_every_state_is_reachable_and_terminals_are_known() -> None:
     assert [s for s in COMPLAINT.states if not COMPLAINT.next_states(s)] == ["resolved", "rejected", "withdrawn"]
 
 
-@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.service)
-def test_full_transition_table(cast: Cast, definition: ServiceDefinition) -> None:
-    keys = setup_holders(cast)
+def run_transition_table(cast: Cast, definition: ServiceDefinition, keys: dict[str, bytes]) -> tuple[int, int, list[Any]]:
+    """Every (reachable state x target x holder) cell; returns (cells, allowed, mismatches)."""
     n = len(definition.states)
     targets = list(range(n)) + [n, 255]
-    runs = allowed = mismatches = 0
+    runs, allowed, mismatches = 0, 0, []
     for state, path in paths(definition).items():
         tc = tracking(f"{definition.service}-{state}")
         cast.ok(keys["A"], "openRequest", code(definition.service), tc, commitment(str(state)))
@@ -118,19 +117,30 @@ def test_full_transition_table(cast: Cast, definition: ServiceDefinition) -> Non
             for holder in HOLDERS:
                 cast.evm.revert(base)
                 want = expected(definition, tc, state, target, holder)
-                got = advance(cast, keys, tc, target, holder)
+                try:
+                    got = advance(cast, keys, tc, target, holder)
+                except AssertionError as exc:  # wrong event or state after a change
+                    got = f"broken change: {exc}"
                 runs += 1
                 allowed += want is None
-                mismatches += got != want
-                assert got == want, (definition.service, state, target, holder)
+                if got != want:
+                    mismatches.append((definition.service, state, target, holder, want, got))
         cast.evm.revert(base)
         if not definition.next_states(definition.states[state]):
             # Terminal: nothing leaves it, whoever asks.
             assert all(expected(definition, tc, state, t, h) is not None for t in targets for h in HOLDERS)
+    return runs, allowed, mismatches
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.service)
+def test_full_transition_table(cast: Cast, definition: ServiceDefinition) -> None:
+    keys = setup_holders(cast)
+    runs, allowed, mismatches = run_transition_table(cast, definition, keys)
     report(
         f"transition table {definition.service}: {runs} (state x target x holder) cells, "
-        f"{allowed} allowed, {mismatches} mismatches"
+        f"{allowed} allowed, {len(mismatches)} mismatches"
     )
+    assert not mismatches, mismatches[:5]
     assert allowed == len(definition.transitions)  # each allowed cell has exactly one holder
 
 
