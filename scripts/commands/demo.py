@@ -162,7 +162,7 @@ def _serve(settings: Any, deployment: Any, host: str, port: int, marker: Path) -
     if marker.exists():
         sample = json.loads(marker.read_text()).get("sample_receipts") or []
         if sample:
-            _say(f"track a sample request at {base}/requests/{sample[0]['tracking_code']}")
+            _say(f"track a sample request at {base}/track?code={sample[0]['tracking_code']}")
     _say(f"dashboard  {base}/")
     _say(f"API        {base}/v1/summary?fiscal_year=2565   (docs at {base}/docs)")
     _say("Ctrl-C stops everything; run `govledger demo` again to resume with the same data")
