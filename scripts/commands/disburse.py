@@ -85,7 +85,7 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="CSV: project_code,amount,payee,voucher,document_hash,request,paid_on")],
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=1000, help="Disbursements per transaction.")
-    ] = 250,
+    ] = 500,
     rpc_url: RpcUrl = None,
     deployment: DeploymentFile = None,
     as_json: Json = False,
