@@ -9,11 +9,11 @@ the same code, whatever file or row order it comes in):
 
 * names are normalised first: Unicode NFC, runs of white space collapsed to one space, trimmed;
 * **agency code** = ``"BU-"`` + the first 10 hex digits (upper case) of
-  SHA-256(UTF-8 of ``"unit|" + BUDGETARY_UNIT``), e.g. ``BU-3F9A0C12D4``;
+  SHA-256(UTF-8 of ``"unit|" + BUDGETARY_UNIT``), e.g. ``BU-86200C034E``;
 * **project code** = ``"<B.E. fiscal year>-"`` + the first 12 hex digits (upper case) of
   SHA-256(UTF-8 of ``"<fiscal year>|<BUDGETARY_UNIT>|<BUDGET_PLAN>|<kind>|<name>"``), where
   kind/name is ``output``/OUTPUT, ``project``/PROJECT, or ``plan``/BUDGET_PLAN for rows that
-  have neither (personnel and similar plans), e.g. ``2565-1A2B3C4D5E6F``.
+  have neither (personnel and similar plans), e.g. ``2565-438DA57B02F9``.
 
 One project per (agency, plan, output or project or plan); its allocation is the sum of the
 AMOUNT of its rows whose FISCAL_YEAR is the imported fiscal year (multi-year commitments repeat

@@ -118,3 +118,12 @@ def test_changed_allocation_is_a_conflict_not_an_edit(anvil_fresh: dict[str, Any
     result = import_budget(admin, changed)
     assert len(result.conflicts) == 1 and "left unchanged" in result.conflicts[0]
     assert admin.ledger_head() == head
+
+
+def test_documented_examples() -> None:
+    """The examples printed in docs/DATA.md and the module docstring."""
+    unit, plan = "สำนักงานปลัดกระทรวงพลังงาน", "แผนงานบุคลากรภาครัฐ"
+    assert agency_code(unit) == "BU-86200C034E"
+    assert project_code(2565, unit, plan, "plan", plan) == "2565-438DA57B02F9"
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "DATA.md").read_text(encoding="utf-8")
+    assert "BU-86200C034E" in docs and "2565-438DA57B02F9" in docs
