@@ -22,6 +22,7 @@ from ledger.types import ValueFormatError, parse_baht
 
 AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 Code = Annotated[
     str, Query(pattern=CODE_PATTERN, min_length=1, max_length=32, description="1-32 of A-Z a-z 0-9 . _ / -")
@@ -42,7 +43,7 @@ Amount = Annotated[
 IsoDate = Annotated[
     str,
     Query(
-        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        pattern=DATE_PATTERN,
         json_schema_extra={"format": "date"},
         examples=["2027-01-06"],
         description="ISO date (YYYY-MM-DD), Bangkok calendar",
@@ -96,7 +97,8 @@ async def reject_unknown_parameters(request: Request) -> None:
         return
     accepted = _ACCEPTED.get(id(route))
     if accepted is None:
-        accepted = _ACCEPTED[id(route)] = frozenset(_query_names(route.dependant))
+        documented = {p["name"] for p in (route.openapi_extra or {}).get("parameters", []) if p.get("in") == "query"}
+        accepted = _ACCEPTED[id(route)] = frozenset(_query_names(route.dependant) | documented)
     keys = query.keys()
     unknown = sorted({key for key in keys if key not in accepted})
     if unknown:

@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from api.cursor import decode_cursor, encode_cursor
-from api.deps import Amount, Code, Cursor, FiscalYear, IsoDate, Limit, Strict, to_date, to_satang
+from api.cursor import MAX_CURSOR_CHARS, decode_cursor, encode_cursor
+from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, Strict, to_date, to_satang
 from api.errors import InvalidParameterError, NotFoundError
+from api.query import QueryParameter, documented, parse_query
 from api.render import money, provenance
 from api.responses import json_answer
-from api.schemas import DisbursementDetailPublic, DisbursementListPublic
+from api.schemas import CODE_PATTERN, DisbursementDetailPublic, DisbursementListPublic
 from ledger.types import BANGKOK
 
 router = APIRouter(prefix="/v1/disbursements", tags=["disbursements"], dependencies=[Strict])
@@ -82,29 +83,45 @@ def _bangkok_midnight(day: date) -> int:
     return int(datetime.combine(day, time(0), tzinfo=BANGKOK).timestamp())
 
 
-async def disbursement_filters(
-    project: Code | None = None,
-    agency: Code | None = None,
-    fiscal_year: FiscalYear | None = None,
-    payee: Code | None = None,
-    min_amount: Amount | None = None,
-    max_amount: Amount | None = None,
-    since: IsoDate | None = None,
-    until: IsoDate | None = None,
-) -> DisbursementFilters:
+CODE_RULES = {"pattern": CODE_PATTERN, "max_length": 32}
+FILTER_PARAMETERS = (
+    QueryParameter("project", str, "Project code", "MOE-2570-001", **CODE_RULES),
+    QueryParameter("agency", str, "Agency code", "MOE", **CODE_RULES),
+    QueryParameter(
+        "fiscal_year",
+        int,
+        "Thai fiscal year, Buddhist Era (2568 = 1 Oct 2024 - 30 Sep 2025)",
+        2570,
+        minimum=2500,
+        maximum=2700,
+    ),
+    QueryParameter("payee", str, "Payee reference", "SUP-001", **CODE_RULES),
+    QueryParameter("min_amount", str, "Smallest amount, baht, e.g. 1234.50", "1000.00", AMOUNT_PATTERN, 19),
+    QueryParameter("max_amount", str, "Largest amount, baht, e.g. 1234.50", "100000.00", AMOUNT_PATTERN, 19),
+    QueryParameter("since", str, "First day, ISO date, Bangkok calendar", "2027-01-06", DATE_PATTERN, format="date"),
+    QueryParameter("until", str, "Last day, ISO date, Bangkok calendar", "2027-01-31", DATE_PATTERN, format="date"),
+)
+PAGE_PARAMETERS = (
+    QueryParameter("limit", int, "Items per page, 1-500", 50, minimum=1, maximum=500, default=50),
+    QueryParameter("cursor", str, "next_cursor of the previous page", None, CURSOR_PATTERN, MAX_CURSOR_CHARS),
+)
+LIST_PARAMETERS = {p.name: p for p in FILTER_PARAMETERS + PAGE_PARAMETERS}
+EXPORT_PARAMETERS = {p.name: p for p in FILTER_PARAMETERS}
+
+
+def filters_of(values: dict[str, Any]) -> DisbursementFilters:
+    """The filters of parsed query values; dates are checked as calendar dates here."""
+    since, until = values["since"], values["until"]
     return DisbursementFilters(
-        project,
-        agency,
-        fiscal_year,
-        payee,
-        min_amount,
-        max_amount,
+        values["project"],
+        values["agency"],
+        values["fiscal_year"],
+        values["payee"],
+        values["min_amount"],
+        values["max_amount"],
         to_date("since", since) if since is not None else None,
         to_date("until", until) if until is not None else None,
     )
-
-
-Filters = Annotated[DisbursementFilters, Depends(disbursement_filters)]
 
 
 def disbursement(row: Any) -> dict[str, Any]:
@@ -124,10 +141,15 @@ def disbursement(row: Any) -> dict[str, Any]:
     }
 
 
-@router.get("", response_model=DisbursementListPublic, summary="Disbursements, newest first, filtered")
-async def list_disbursements(
-    request: Request, filters: Filters, limit: Limit = 50, cursor: Cursor | None = None
-) -> Response:
+@router.get(
+    "",
+    response_model=DisbursementListPublic,
+    summary="Disbursements, newest first, filtered",
+    openapi_extra=documented(*LIST_PARAMETERS.values()),
+)
+async def list_disbursements(request: Request) -> Response:
+    values = parse_query(request, LIST_PARAMETERS)
+    filters, limit, cursor = filters_of(values), values["limit"], values["cursor"]
     secret = request.app.state.settings.cursor_secret
     clauses, params = filters.sql()
     scope = "disbursements\0" + filters.scope()

@@ -20,9 +20,10 @@ from starlette.responses import Response, StreamingResponse
 
 from api.deps import Code, FiscalYear, Strict
 from api.errors import MirrorUnavailableError, NotFoundError
+from api.query import documented, parse_query
 from api.render import iso_utc, money
 from api.responses import cache_control, matches
-from api.routes.disbursements import COLUMNS, Filters
+from api.routes.disbursements import COLUMNS, EXPORT_PARAMETERS, filters_of
 
 router = APIRouter(prefix="/v1/export", tags=["exports"], dependencies=[Strict])
 
@@ -69,9 +70,10 @@ def _not_modified(request: Request, etag: str) -> Response | None:
     summary="Disbursements as CSV (UTF-8 with BOM), same filters as the list",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, streamed"}},
+    openapi_extra=documented(*EXPORT_PARAMETERS.values()),
 )
-async def export_csv(request: Request, filters: Filters) -> Response:
-    clauses, params = filters.sql()
+async def export_csv(request: Request) -> Response:
+    clauses, params = filters_of(parse_query(request, EXPORT_PARAMETERS)).sql()
     etag = await _version(request)
     if (answer := _not_modified(request, etag)) is not None:
         return answer
