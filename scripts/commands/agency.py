@@ -33,6 +33,7 @@ def add(
 ) -> None:
     """Register an agency and its first recorder key.
 
+    \b
     Example:
         govledger agency add MOE --name "กระทรวงศึกษาธิการ" --name-en "Ministry of Education" \\
             --recorder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
@@ -64,6 +65,7 @@ def recorder_add(
 ) -> None:
     """Let a key record for an agency (a key records for one agency only).
 
+    \b
     Example:
         govledger agency recorder add BU-3F9A0C12D4 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
     """
@@ -85,6 +87,7 @@ def recorder_remove(
 ) -> None:
     """Stop a key from recording for an agency; what it recorded before stays valid.
 
+    \b
     Example:
         govledger agency recorder remove MOE 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
     """

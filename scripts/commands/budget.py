@@ -29,6 +29,7 @@ def import_command(
     listed with its ITEM_ID and reason; the others are imported. Running it again changes
     nothing. New agencies get recorder keys with `govledger agency recorder add`.
 
+    \b
     Example:
         govledger budget import 2022-3-7.csv
         govledger budget import 2022-3-7.csv --fiscal-year 2565 --json

@@ -71,6 +71,7 @@ def node_command(
     saves it every few seconds (so even a crash loses at most those seconds) and on Ctrl-C.
     The chain id is 31337; anvil's public development accounts are funded.
 
+    \b
     Example:
         govledger node                       # then, in another terminal: govledger deploy
         govledger node --port 8546 --state var/other-chain.json
@@ -111,6 +112,7 @@ def deploy_command(
     used (with a warning). A deployment file that points at live contract code on the same
     chain is never overwritten without --force.
 
+    \b
     Example:
         govledger deploy
         GOVLEDGER_DEPLOYMENT=var/test.json govledger deploy --json
@@ -149,6 +151,7 @@ def role_command(
     current admin runs `role grant admin NEW`, then the new admin (after the deployment's
     delay) runs `role grant admin NEW` with their own key to accept.
 
+    \b
     Example:
         govledger role grant registrar 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
         govledger role revoke pauser 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
@@ -196,6 +199,7 @@ def key_new(
     the registrar (`govledger agency recorder add CODE ADDRESS`), then point
     GOVLEDGER_KEYSTORE at the file.
 
+    \b
     Example:
         govledger key new ~/.govledger/officer.json
     """

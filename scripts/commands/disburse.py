@@ -33,6 +33,7 @@ def add(
 ) -> None:
     """Record one disbursement; prints its public id (the ledger sequence number).
 
+    \b
     Example:
         govledger disburse add MOE-2568-001 250000.00 --payee 0105551234567 --voucher PV-2568-0042 \\
             --document invoice.pdf
@@ -101,6 +102,7 @@ def import_command(
 
     Exit code 0 when every row is on the ledger, 1 when some row was refused or the run stopped.
 
+    \b
     Example:
         govledger disburse import payments-2568-01.csv
     """
@@ -174,6 +176,7 @@ def reverse_command(
 ) -> None:
     """Reverse one of your agency's disbursements (at most once); nothing is ever deleted.
 
+    \b
     Example:
         govledger reverse 1042 --reason "amount typed twice; see voucher PV-2568-0043"
     """

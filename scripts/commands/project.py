@@ -25,6 +25,7 @@ def add(
 ) -> None:
     """Register a project of an agency with its allocation for a fiscal year.
 
+    \b
     Example:
         govledger project add MOE-2568-001 --agency MOE --fiscal-year 2568 \\
             --budget 1500000.00 --name "ห้องเรียนอัจฉริยะ"

@@ -41,6 +41,7 @@ def open_command(
     stored, logged or sent. Give the receipt to the applicant: the tracking code lets them
     follow the request, the salt lets them prove it is theirs.
 
+    \b
     Example:
         govledger request open --service student-loan --agency MOE
     """
@@ -93,6 +94,7 @@ def advance_command(
 ) -> None:
     """Move a request to its next state, if the service table allows it from the current one.
 
+    \b
     Example:
         govledger request advance 7K3M-Q9XA-0000-0000-0000-0000-0000-0000 --to school-verified
     """
