@@ -32,6 +32,12 @@ _CODE_BYTES = re.compile(rb"[A-Za-z0-9._/-]{1,32}")
 _code_cache: dict[bytes, str] = {}
 
 
+def _voucher_text(raw: bytes) -> str:
+    # Vouchers never repeat: caching them would only evict the codes that do.
+    text = raw.rstrip(b"\0")
+    return text.decode("ascii") if _CODE_BYTES.fullmatch(text) else "0x" + raw.hex()
+
+
 def code_text(raw: bytes) -> str:
     """``ledger.types.decode_code``, faster, with a cache for codes that repeat (projects, payees)."""
     found = _code_cache.get(raw)
@@ -370,7 +376,7 @@ def _decode(log: dict[str, Any]) -> LedgerEvent:
             int(log["logIndex"], 16),
             code_text(_topic_bytes(topics[2])),
             code_text(_topic_bytes(topics[3])),
-            code_text(data[0:32]),
+            _voucher_text(data[0:32]),
             amount,
             code_text(data[64:96]),
             None if document == ZERO32 else "0x" + document.hex(),

@@ -411,24 +411,6 @@ class BatchWriter:
 # -- handlers -----------------------------------------------------------------------------
 
 
-def _event_row(w: BatchWriter, e: ev.LedgerEvent) -> None:
-    w.events.append(
-        (
-            e.seq,
-            e.NAME,
-            w.chain_id,
-            w.contract,
-            e.block_number,
-            e.block_hash,
-            e.tx_hash,
-            e.tx_index,
-            e.log_index,
-            e.head,
-            e.fields_json(),
-        )
-    )
-
-
 def on_agency_registered(w: BatchWriter, e: ev.AgencyRegistered, block_time: int) -> None:
     w.agencies.append((e.agency, e.name, e.name_en, e.seq, e.block_number, block_time))
 
@@ -641,10 +623,29 @@ HANDLERS: dict[type[ev.LedgerEvent], Callable[[BatchWriter, Any, int], None]] = 
 }
 
 
-def apply_events(w: BatchWriter, events: list[ev.LedgerEvent], block_times: dict[int, int]) -> None:
-    """Run each event's handler in ledger order and add its raw ``events`` row."""
-    for e in events:
-        _event_row(w, e)
+def apply_events(w: BatchWriter, events: list[ev.LedgerEvent], fields: list[str], block_times: dict[int, int]) -> None:
+    """Run each event's handler in ledger order and add its raw ``events`` row.
+
+    ``fields`` holds each event's ``fields_json()`` (computed by the caller, off this thread).
+    """
+    rows = w.events
+    chain_id, contract = w.chain_id, w.contract
+    for e, fields_json in zip(events, fields, strict=True):
+        rows.append(
+            (
+                e.seq,
+                e.NAME,
+                chain_id,
+                contract,
+                e.block_number,
+                e.block_hash,
+                e.tx_hash,
+                e.tx_index,
+                e.log_index,
+                e.head,
+                fields_json,
+            )
+        )
         HANDLERS[type(e)](w, e, block_times[e.block_number])
     if events:
         w.last = events[-1]

@@ -66,6 +66,10 @@ class Fetched:
     end_time: int
     logs: list[dict[str, Any]]
     headers: dict[int, dict[str, Any]]
+    # Decoded in the fetch thread, with each event's canonical JSON: that work then overlaps
+    # the writer's SQLite/PostgreSQL calls, which release the GIL.
+    events: list[LedgerEvent] | None = None
+    fields: list[str] | None = None
 
 
 @dataclass
@@ -144,26 +148,41 @@ class Fetcher:
 
         headers: dict[int, dict[str, Any]] = {end: end_header}
         log_blocks: set[int] = set()
+        block_hashes: dict[str, int] = {}
+        ordered = True
+        last = (start, -1)
         for item in logs:
-            number = int(item["blockNumber"], 16)
-            if not start <= number <= end or item["address"].lower() != self.address:
-                raise RpcError(f"eth_getLogs({start}, {end}) answered a log of block {number} from {item['address']}")
-            log_blocks.add(number)
+            block_hash = item["blockHash"]
+            number = block_hashes.get(block_hash)
+            if number is None:
+                number = int(item["blockNumber"], 16)
+                if not start <= number <= end:
+                    raise RpcError(f"eth_getLogs({start}, {end}) answered a log of block {number}")
+                block_hashes[block_hash] = number
+                log_blocks.add(number)
+            if item["address"].lower() != self.address:
+                raise RpcError(f"eth_getLogs answered a log of another contract, {item['address']}")
+            position = (number, int(item["logIndex"], 16))
+            if position <= last:
+                ordered = False
+            last = position
         wanted = sorted((log_blocks | set(range(max(start, window_floor), end + 1))) - {end})
         if wanted:
             for number, header in zip(wanted, self.rpc.headers(wanted), strict=True):
                 if header is None:
                     raise NodeBehindError(f"the node does not have block {number}")
                 headers[number] = header
-        for item in logs:
-            if item["blockHash"].lower() != headers[int(item["blockNumber"], 16)]["hash"].lower():
-                raise ChainChangedError(f"block {int(item['blockNumber'], 16)} changed while its logs were fetched")
+        for block_hash, number in block_hashes.items():
+            if block_hash.lower() != headers[number]["hash"].lower():
+                raise ChainChangedError(f"block {number} changed while its logs were fetched")
         for number, header in headers.items():
             parent = headers.get(number - 1)
             parent_hash = parent["hash"].lower() if parent is not None else (prev_hash if number == start else None)
             if parent_hash is not None and header["parentHash"].lower() != parent_hash:
                 raise ChainChangedError(f"block {number} does not build on block {number - 1}")
-        logs.sort(key=lambda item: (int(item["blockNumber"], 16), int(item["logIndex"], 16)))
+        if not ordered:  # nodes answer in chain order; sort only the rare one that does not
+            logs.sort(key=lambda item: (int(item["blockNumber"], 16), int(item["logIndex"], 16)))
+        events = [decode_log(item) for item in logs]
         return Fetched(
             start=start,
             end=end,
@@ -172,6 +191,8 @@ class Fetcher:
             end_time=int(end_header["timestamp"], 16),
             logs=logs,
             headers=headers,
+            events=events,
+            fields=[event.fields_json() for event in events],
         )
 
     def next(self, start: int, target: int, expect_prev: str | None, window_floor: int) -> Fetched:
@@ -289,11 +310,14 @@ class Syncer:
 
     # -- applying -------------------------------------------------------------------------
 
-    def _new_events(self, fetched: Fetched) -> list[LedgerEvent]:
-        events = [decode_log(item) for item in fetched.logs]
+    def _new_events(self, fetched: Fetched) -> tuple[list[LedgerEvent], list[str]]:
+        if fetched.events is None or fetched.fields is None:
+            fetched.events = [decode_log(item) for item in fetched.logs]
+            fetched.fields = [event.fields_json() for event in fetched.events]
         expected = self.ledger_seq + 1
         fresh: list[LedgerEvent] = []
-        for event in events:
+        first_fresh = None
+        for index, event in enumerate(fetched.events):
             if event.seq < expected:
                 # Overlapping or repeated delivery: only the very same entry may come again.
                 row = self.store.query_one("SELECT block_hash, log_index FROM events WHERE seq = ?", (event.seq,))
@@ -305,9 +329,13 @@ class Syncer:
                     f"expected ledger entry {expected} next but got {event.seq} (block {event.block_number}); "
                     "the node's answer is incomplete"
                 )
+            if first_fresh is None:
+                first_fresh = index
             fresh.append(event)
             expected += 1
-        return fresh
+        if first_fresh is None:
+            return [], []
+        return fresh, fetched.fields[first_fresh:]
 
     def apply(self, fetched: Fetched) -> int:
         """Write one fetched range in one transaction; returns the entries applied."""
@@ -326,10 +354,10 @@ class Syncer:
         store = self.store
         store.begin()
         try:
-            events = self._new_events(fetched)
+            events, fields = self._new_events(fetched)
             block_times = {number: int(header["timestamp"], 16) for number, header in fetched.headers.items()}
             writer = BatchWriter(store, self.deployment.chain_id, self.contract)
-            apply_events(writer, events, block_times)
+            apply_events(writer, events, fields, block_times)
             writer.flush(fetched.end_time)
             per_block: dict[int, int] = {}
             for event in events:
