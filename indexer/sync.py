@@ -13,6 +13,9 @@ block the previous range ended with. Ledger sequence numbers must continue witho
 
     result = index_once(rpc_url, database_url, deployment)     # up to head - confirmations
     follow(rpc_url, database_url, deployment)                  # until SIGINT/SIGTERM
+
+For the crash tests only, ``GOVLEDGER_TEST_KILL_AT=<point>:<n>`` makes the process SIGKILL itself
+the n-th time it reaches ``after_fetch``, ``in_transaction`` or ``after_commit``.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ class Fetched:
     prev_hash: str | None
     end_hash: str
     end_time: int
-    logs: list[dict[str, Any]]
+    logs: list[dict[str, Any]]  # raw logs, when not decoded yet
     headers: dict[int, dict[str, Any]]
     # Decoded in the fetch thread, with each event's canonical JSON: that work then overlaps
     # the writer's SQLite/PostgreSQL calls, which release the GIL.
@@ -189,7 +192,7 @@ class Fetcher:
             prev_hash=prev_hash,
             end_hash=end_header["hash"].lower(),
             end_time=int(end_header["timestamp"], 16),
-            logs=logs,
+            logs=[],  # decoded below; the raw answer is dropped to keep memory flat
             headers=headers,
             events=events,
             fields=[event.fields_json() for event in events],
@@ -213,7 +216,7 @@ class Fetcher:
                     raise
                 time.sleep(min(0.05 * behind, 1.0))
                 continue
-            count = len(fetched.logs)
+            count = len(fetched.events or fetched.logs)
             if count * 2 < self.options.target_logs:
                 self.span = min(self.options.max_span, self.span * 2)
             elif count > self.options.target_logs:
@@ -559,8 +562,10 @@ def follow(
             try:
                 target = syncer.rpc.block_number() - confirmations
                 syncer.run_to(target)
-            except RpcError as exc:
-                log.warning("node unavailable, waiting", extra={"reason": str(exc)})
+            except (RpcError, ChainChangedError, GapError) as exc:
+                # A node that is down, lagging or mid-reorg is waited out; what cannot fix
+                # itself (a too-deep reorg, an undecodable log, a wrong chain) still stops us.
+                log.warning("node unusable, waiting", extra={"reason": str(exc)})
                 syncer.store.rollback()
             syncer.stop_event.wait(poll_interval)
         return syncer.result
