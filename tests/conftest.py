@@ -18,7 +18,8 @@ from ledger.deploy import define_default_services, deploy_contract
 @pytest.fixture(scope="session")
 def tester() -> EthereumTester:
     # 10 funded accounts is enough for every role in the access matrix.
-    return EthereumTester(PyEVMBackend(genesis_parameters=PyEVMBackend.generate_genesis_params(overrides={"gas_limit": 60_000_000})))
+    params = PyEVMBackend.generate_genesis_params(overrides={"gas_limit": 60_000_000})
+    return EthereumTester(PyEVMBackend(genesis_parameters=params))
 
 
 @pytest.fixture(scope="session")
