@@ -121,7 +121,10 @@ class Fetcher:
 
     def fetch(self, start: int, end: int, expect_prev: str | None, window_floor: int) -> Fetched:
         calls: list[tuple[str, list[Any]]] = []
-        if start > 0:
+        # The block before the range proves continuity with what is mirrored; a fresh mirror
+        # has nothing to continue (and an audit bundle may not hold the pre-deployment block).
+        with_prev = expect_prev is not None and start > 0
+        if with_prev:
             calls.append(("eth_getBlockByNumber", [hex(start - 1), False]))
         calls.append(("eth_getBlockByNumber", [hex(end), False]))
         calls.append(
@@ -140,8 +143,8 @@ class Fetcher:
             if isinstance(answer, JsonRpcError):
                 raise answer
         end_header = answers[-2]
-        prev_header = answers[0] if start > 0 else None
-        if end_header is None or (start > 0 and prev_header is None):
+        prev_header = answers[0] if with_prev else None
+        if end_header is None or (with_prev and prev_header is None):
             raise NodeBehindError(f"the node does not have block {end} yet")
         prev_hash = prev_header["hash"].lower() if prev_header is not None else None
         if expect_prev is not None and prev_hash != expect_prev:
@@ -443,7 +446,11 @@ class Syncer:
                 if isinstance(item, BaseException):
                     raise item
                 self._kill_hook("after_fetch")
-                self.apply(item)
+                applied = self.apply(item)
+                log.info(
+                    "indexed",
+                    extra={"blocks": f"{item.start}-{item.end}", "entries": applied, "ledger_seq": self.ledger_seq},
+                )
                 if self.options.progress is not None:
                     self.options.progress(self.result, target)
                 if self.stop_event.is_set():
