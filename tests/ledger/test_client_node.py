@@ -1,0 +1,47 @@
+"""The client against real nodes: a transaction that never mines, an unreachable node, a wrong chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from ledger import node
+from ledger.client import HttpTransport, LedgerClient
+from ledger.deploy import deploy_with_client
+from ledger.deployment import Deployment, save_deployment
+from ledger.errors import ChainMismatchError, RpcError, TransactionTimeoutError
+from ledger.keys import DEV_PRIVATE_KEY
+from ledger.settings import Settings
+
+pytestmark = pytest.mark.anvil
+
+
+def test_a_transaction_that_never_mines_is_reported_with_its_hash() -> None:
+    process, url = node.start_anvil()
+    try:
+        admin = LedgerClient(HttpTransport(url), None, Account.from_key(DEV_PRIVATE_KEY), timeout=1.5)
+        deploy_with_client(admin)
+        # From now on blocks are only mined on request: nothing sent will be mined.
+        admin.transport.request("evm_setAutomine", [False])
+        with pytest.raises(TransactionTimeoutError) as info:
+            admin.register_agency("MOE", "กระทรวง")
+        tx_hash = info.value.tx_hash
+        assert tx_hash.startswith("0x") and tx_hash in str(info.value)
+        assert admin.transport.request("eth_getTransactionByHash", [tx_hash]) is not None
+    finally:
+        node.stop(process)
+
+
+def test_unreachable_node_and_wrong_chain(tmp_path: Path, anvil_chain: dict) -> None:
+    deployment = anvil_chain["deployment"]
+    path = tmp_path / "deployment.json"
+    save_deployment(deployment, path)
+    port = node.free_port()  # nothing listens there
+    with pytest.raises(RpcError, match=f"cannot reach the chain at http://127.0.0.1:{port}"):
+        LedgerClient.from_settings(Settings(rpc_url=f"http://127.0.0.1:{port}", deployment=path), signer=False)
+    other = Deployment(**(deployment.__dict__ | {"chain_id": 1}))
+    save_deployment(other, path)
+    with pytest.raises(ChainMismatchError, match="the node serves chain 31337, the deployment is on chain 1"):
+        LedgerClient.from_settings(Settings(rpc_url=anvil_chain["url"], deployment=path), signer=False)
