@@ -9,8 +9,10 @@ Tables work without JavaScript; ``static/site.js`` only sorts them in place.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from api.i18n import (
 )
 from api.routes.agencies import get_agency
 from api.routes.checkpoint import mirror_state
-from api.routes.disbursements import DisbursementFilters, list_disbursements
+from api.routes.disbursements import list_disbursements
 from api.routes.projects import get_project, list_projects
 from api.routes.requests import get_request
 from api.routes.services import quantile, service_stats
@@ -77,17 +79,30 @@ PAGE = 50
 # ----------------------------------------------------------------------------- plumbing
 
 
-def _api_view(request: Request) -> Request:
-    """The request as the API routes should see it: without the browser's conditional headers, so
-    an API route never answers a page's internal call with an empty 304."""
+def _api_view(request: Request, query: dict[str, Any] | None = None) -> Request:
+    """The request as an API route should see it: only the API's own query parameters, and none of
+    the browser's conditional headers (an API route must never answer a page's call with a 304)."""
     scope = dict(request.scope)
     scope["headers"] = [
         (k, v) for k, v in request.scope["headers"] if k not in (b"if-none-match", b"if-modified-since")
     ]
+    kept = {k: str(v) for k, v in (query or {}).items() if v is not None}
+    scope["query_string"] = urlencode(kept).encode()
     return Request(scope, request.receive)
 
 
-async def _json(response: Response) -> Any:
+async def _api(
+    request: Request, route: Callable[..., Awaitable[Response]], query: dict[str, Any] | None = None, **path: Any
+) -> Any:
+    """Call an API route in-process and decode its JSON: the page shows what /v1 answers, from the same SQL.
+
+    Routes read their query either from the request or from keyword arguments; both are given, so the
+    page does not depend on which style a route uses. API errors (404, 503) propagate to the page.
+    """
+    query = {k: v for k, v in (query or {}).items() if v is not None}
+    accepted = inspect.signature(route).parameters
+    keywords = {k: v for k, v in {**query, **path}.items() if k in accepted}
+    response = await route(_api_view(request, query), **keywords)
     return orjson.loads(bytes(response.body))
 
 
@@ -232,7 +247,6 @@ async def _timeline(request: Request, column: str, code: str, allocation: int, l
 async def overview(request: Request) -> Response:
     lang = _language(request)
     words = Words(lang)
-    api = _api_view(request)
     mirror = request.app.state.mirror
     try:
         years = [
@@ -245,7 +259,7 @@ async def overview(request: Request) -> Response:
     fiscal_year = int(asked) if asked.isdigit() and int(asked) in years else await _current_year(request, years)
     if fiscal_year is None:
         return await _render(request, "message.html", lang, title=words.overview, message=words.no_data)
-    totals = await _json(await summary(api, fiscal_year=fiscal_year))
+    totals = await _api(request, summary, {"fiscal_year": fiscal_year})
     names = await _names(request)
     rows = []
     for agency in totals["agencies"]:
@@ -279,11 +293,7 @@ async def overview(request: Request) -> Response:
         words.allocated,
         words.net,
     )
-    latest = await _json(
-        await list_disbursements(
-            api, DisbursementFilters(None, None, fiscal_year, None, None, None, None, None), limit=LATEST, cursor=None
-        )
-    )
+    latest = await _api(request, list_disbursements, {"fiscal_year": fiscal_year, "limit": LATEST})
     projects = await _project_names(request, {item["project"] for item in latest["items"]})
     return await _render(
         request,
@@ -312,27 +322,19 @@ def _cursor(request: Request) -> str | None:
 async def agency_page(request: Request, code: str) -> Response:
     lang = _language(request)
     words = Words(lang)
-    api = _api_view(request)
     try:
         if not CODE_RE.fullmatch(code):
             raise NotFoundError(code)
-        agency = await _json(await get_agency(api, code))
+        agency = await _api(request, get_agency, code=code)
     except NotFoundError:
         message = words("not_found_agency", code=code[:40])
         return await _render(request, "message.html", lang, status=404, title=message, message=message)
     except MirrorUnavailableError as exc:
         return await _problem_page(request, lang, exc)
-    projects = await _json(await list_projects(api, agency=code, fiscal_year=None, q=None, limit=500, cursor=None))
+    projects = await _api(request, list_projects, {"agency": code, "limit": 500})
     allocated, net = satang_of(agency["allocated"]), satang_of(agency["net"])
     try:
-        entries = await _json(
-            await list_disbursements(
-                api,
-                DisbursementFilters(None, code, None, None, None, None, None, None),
-                limit=PAGE,
-                cursor=_cursor(request),
-            )
-        )
+        entries = await _api(request, list_disbursements, {"agency": code, "limit": PAGE, "cursor": _cursor(request)})
     except ApiError:
         entries = {"items": [], "next_cursor": None}
     names = await _project_names(request, {item["project"] for item in entries["items"]})
@@ -368,11 +370,10 @@ def _figures(body: dict[str, Any], allocated: int, net: int) -> list[tuple[str, 
 async def project_page(request: Request, code: str) -> Response:
     lang = _language(request)
     words = Words(lang)
-    api = _api_view(request)
     try:
         if not CODE_RE.fullmatch(code):
             raise NotFoundError(code)
-        project = await _json(await get_project(api, code))
+        project = await _api(request, get_project, code=code)
     except NotFoundError:
         message = words("not_found_project", code=code[:40])
         return await _render(request, "message.html", lang, status=404, title=message, message=message)
@@ -380,14 +381,7 @@ async def project_page(request: Request, code: str) -> Response:
         return await _problem_page(request, lang, exc)
     allocated, net = satang_of(project["allocation"]), satang_of(project["net"])
     try:
-        entries = await _json(
-            await list_disbursements(
-                api,
-                DisbursementFilters(code, None, None, None, None, None, None, None),
-                limit=PAGE,
-                cursor=_cursor(request),
-            )
-        )
+        entries = await _api(request, list_disbursements, {"project": code, "limit": PAGE, "cursor": _cursor(request)})
     except ApiError:
         entries = {"items": [], "next_cursor": None}
     names = await _names(request)
@@ -408,21 +402,16 @@ async def project_page(request: Request, code: str) -> Response:
 @router.get("/search", response_class=HTMLResponse)
 async def search_page(request: Request) -> Response:
     lang = _language(request)
-    api = _api_view(request)
     q = " ".join(request.query_params.get("q", "").split())
     context: dict[str, Any] = {"q": q, "projects": [], "payments": [], "too_long": False, "searched": bool(q)}
     try:
         if len(q) > 100:
             context["too_long"] = True
         elif q:
-            found = await _json(await list_projects(api, agency=None, fiscal_year=None, q=q, limit=PAGE, cursor=None))
+            found = await _api(request, list_projects, {"q": q, "limit": PAGE})
             context["projects"] = found["items"]
             if CODE_RE.fullmatch(q) and len(q) <= 32:
-                paid = await _json(
-                    await list_disbursements(
-                        api, DisbursementFilters(None, None, None, q, None, None, None, None), limit=PAGE, cursor=None
-                    )
-                )
+                paid = await _api(request, list_disbursements, {"payee": q, "limit": PAGE})
                 names = await _project_names(request, {item["project"] for item in paid["items"]})
                 context["payments"] = _disbursement_rows(paid["items"], names)
         names = await _names(request)
@@ -442,7 +431,6 @@ async def search_page(request: Request) -> Response:
 @router.get("/track", response_class=HTMLResponse)
 async def track_page(request: Request) -> Response:
     lang = _language(request)
-    api = _api_view(request)
     raw = request.query_params.get("code", "")
     code = "".join(raw.split())
     found: dict[str, Any] | None = None
@@ -452,7 +440,7 @@ async def track_page(request: Request) -> Response:
         try:
             if not TRACKING_PATTERN.fullmatch(code):
                 raise NotFoundError("no such request")
-            found = await _json(await get_request(api, code))
+            found = await _api(request, get_request, tracking_code=code)
             names = await _names(request)
         except NotFoundError:
             unknown = True
@@ -504,7 +492,6 @@ async def _agency_steps(request: Request, service: str, states: list[str]) -> li
 async def performance_page(request: Request) -> Response:
     lang = _language(request)
     words = Words(lang)
-    api = _api_view(request)
     try:
         services = [
             row[0] for row in await request.app.state.mirror.fetch_all("SELECT code FROM services ORDER BY code")
@@ -515,7 +502,7 @@ async def performance_page(request: Request) -> Response:
         return await _render(request, "message.html", lang, title=words.performance, message=words.no_data)
     asked = request.query_params.get("service", "")
     service = asked if asked in services else ("student-loan" if "student-loan" in services else services[0])
-    stats = await _json(await service_stats(api, service))
+    stats = await _api(request, service_stats, service=service)
     names = await _names(request)
     states = [s["state"] for s in stats["states"]]
     chart = charts.share_bars(

@@ -352,3 +352,32 @@ def test_pages_on_a_postgresql_mirror(world: tuple[str, Seeded, str], postgres_u
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.slow
+def test_verify_page_commands_pass_the_audit(
+    page: Any, world: tuple[str, Seeded, str], server: str, tmp_path: Path
+) -> None:
+    """An auditor copies the live-node command from the page: it must run and pass as printed."""
+    import os
+    import subprocess
+    import sys
+
+    from ledger.deployment import save_deployment
+
+    rpc_url, seeded, _ = world
+    page.goto("/verify?lang=en")
+    command = page.locator("ol.howto pre code").first.inner_text().strip()
+    checkpoint = httpx.get(f"{server}/v1/checkpoint").json()
+    assert command == (
+        f"govledger audit verify --rpc <RPC_URL> --api {server} --trusted-head {checkpoint['block_hash']}"
+    )
+    deployment = tmp_path / "deployment.json"
+    save_deployment(seeded.deployment, deployment)
+    argv = command.replace("<RPC_URL>", rpc_url).split()
+    govledger = Path(sys.executable).with_name("govledger")
+    env = dict(os.environ, GOVLEDGER_DEPLOYMENT=str(deployment))
+    done = subprocess.run([str(govledger), *argv[1:]], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "verified: everything holds" in done.stdout
+    assert checkpoint["mirror_digest"] in done.stdout
