@@ -69,6 +69,12 @@ def _normal(value: Any) -> Any:
     return value
 
 
+def _needs_normal(kind: Any) -> bool:
+    from sqlalchemy import Boolean, Date, DateTime
+
+    return isinstance(kind, (Boolean, Date, DateTime))
+
+
 def read_snapshot(url: str) -> Snapshot:
     """Every mirrored table of the database at ``url``, rows keyed by primary key."""
     from indexer.db import dialect_of, sqlite_path
@@ -116,11 +122,15 @@ def _read(execute: Callable[[str], Iterable[Any]], present: set[str]) -> Snapsho
         key = tuple(c.name for c in table.primary_key.columns) or columns
         order = ", ".join(list(key) + [c for c in columns if c not in key])
         positions = [columns.index(k) for k in key]
+        # Only dates and booleans come back in driver-specific forms; other values pass as they are.
+        typed = [i for i, c in enumerate(columns) if _needs_normal(table.c[c].type)]
         rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         sha = hashlib.sha256()
         count = 0
         for row in execute(f"SELECT {', '.join(columns)} FROM {name} ORDER BY {order}"):
-            values = tuple(_normal(v) for v in row)
+            values = tuple(row)
+            if typed:
+                values = tuple(_normal(v) if i in typed else v for i, v in enumerate(values))
             sha.update(repr(values).encode())
             rows[tuple(values[p] for p in positions)] = values
             count += 1

@@ -38,6 +38,25 @@ class EventSpec:
     indexed: tuple[bool, ...]
     data_types: tuple[str, ...]  # the non-indexed ones, for abi_decode
     head_types: tuple[str, ...]  # what abi.encode covers: prevHead, seq, selector, fields...
+    static: bool  # every parameter is a one-word value type: decoded and hashed by slicing words
+
+
+# One-word value types and the check each word must pass (ABI strict mode: clean padding).
+def _static_check(kind: str) -> Any:
+    if kind == "bytes32":
+        return lambda word: word
+    if kind == "bool":
+        return lambda word: {bytes(32): False, bytes(31) + b"\1": True}[word]
+    if kind == "address":
+        return lambda word: "0x" + word[12:].hex() if not any(word[:12]) else _bad(kind)
+    if kind.startswith("uint"):
+        bits = int(kind[4:])
+        return lambda word: int.from_bytes(word, "big") if int.from_bytes(word, "big") >> bits == 0 else _bad(kind)
+    return None
+
+
+def _bad(kind: str) -> Any:
+    raise ValueError(f"a {kind} word has dirty padding")
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +80,7 @@ def event_specs() -> dict[bytes, EventSpec]:
             indexed=indexed,
             data_types=tuple(t for t, i in zip(types, indexed, strict=True) if not i),
             head_types=("bytes32", "uint64", "bytes32") + types[1:-1],
+            static=all(_static_check(t) is not None for t in types),
         )
     return specs
 
@@ -77,6 +97,7 @@ class Entry:
     block_number: int
     tx_index: int
     log_index: int  # position in the block, as JSON-RPC numbers logs
+    words: bytes | None = None  # static events: the ABI encoding of ``fields``, as found in the log
 
     def where(self) -> str:
         return f"{self.name} seq {self.seq} (block {self.block_number}, log {self.log_index})"
@@ -89,6 +110,8 @@ def decode_entry(log: Log, block_number: int, tx_index: int, log_index: int) -> 
     spec = event_specs().get(log.topics[0])
     if spec is None:
         raise ReplayError(f"block {block_number} log {log_index}: unknown event topic 0x{log.topics[0].hex()}")
+    if spec.static:
+        return _decode_static(spec, log, block_number, tx_index, log_index)
     topics = iter(log.topics[1:])
     try:
         data = iter(abi_decode(spec.data_types, log.data, strict=True))
@@ -109,7 +132,43 @@ def decode_entry(log: Log, block_number: int, tx_index: int, log_index: int) -> 
     return Entry(spec.name, values[0], values[-1], fields, spec.topic0, block_number, tx_index, log_index)
 
 
+def _decode_static(spec: EventSpec, log: Log, block_number: int, tx_index: int, log_index: int) -> Entry:
+    """Events of one-word values only: each parameter is one 32-byte word of a topic or the data,
+    so decoding is slicing (with eth-abi's strict padding checks) and abi.encode is concatenation."""
+    data = log.data
+    indexed_count = sum(spec.indexed)
+    if len(log.topics) != 1 + indexed_count or len(data) != 32 * (len(spec.types) - indexed_count):
+        raise ReplayError(f"block {block_number} log {log_index}: {spec.name} has the wrong number of words")
+    topics = iter(log.topics[1:])
+    offset = 0
+    words = []
+    for is_indexed in spec.indexed:
+        if is_indexed:
+            words.append(next(topics))
+        else:
+            words.append(data[offset : offset + 32])
+            offset += 32
+    try:
+        values = [_static_check(kind)(word) for kind, word in zip(spec.types, words, strict=True)]
+    except (ValueError, KeyError) as exc:
+        raise ReplayError(f"block {block_number} log {log_index}: {spec.name} does not decode: {exc!r}") from None
+    fields = dict(zip(spec.names[1:-1], values[1:-1], strict=True))
+    return Entry(
+        spec.name,
+        values[0],
+        values[-1],
+        fields,
+        spec.topic0,
+        block_number,
+        tx_index,
+        log_index,
+        b"".join(words[1:-1]),
+    )
+
+
 def next_head(previous: bytes, entry: Entry) -> bytes:
+    if entry.words is not None:
+        return keccak(previous + entry.seq.to_bytes(32, "big") + entry.topic0 + entry.words)
     spec = event_specs()[entry.topic0]
     return keccak(abi_encode(spec.head_types, [previous, entry.seq, entry.topic0, *entry.fields.values()]))
 
