@@ -117,7 +117,7 @@ class PostgresMirror(Mirror):
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, size: int = 4) -> None:
+    def __init__(self, url: str, size: int = 8) -> None:
         self.url = url
         self.size = size
         self._idle: asyncio.LifoQueue[Any] | None = None

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
 from ledger.types import format_baht
 
-money = format_baht
+
+def money(satang: int) -> str:
+    """``ledger.types.format_baht``, inlined for the common non-negative case (list hot path)."""
+    if satang >= 0:
+        return f"{satang // 100}.{satang % 100:02d}"
+    return format_baht(satang)
 
 
+@lru_cache(maxsize=65536)
 def iso_utc(timestamp: int) -> str:
+    # Cached: a page of entries shares a handful of block times.
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 

@@ -92,7 +92,7 @@ def build_mirror(path: Path, rows: int) -> dict[str, float]:
         writer = BatchWriter(store, 31337, contract)
         times = {e.block_number: BASE_TIME + e.block_number * 12 for e in events}
         store.begin()
-        apply_events(writer, events, times)
+        apply_events(writer, events, [e.fields_json() for e in events], times)
         writer.flush(BASE_TIME + block * 12)
         store.execute("DELETE FROM checkpoint")
         store.execute(
@@ -201,12 +201,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def lua_script(path: Path, template: str, upper: int) -> Path:
-    """A wrk script that requests ``template`` with a random number in 1..upper per request."""
+def lua_script(path: Path, template: str, lower: int, upper: int) -> Path:
+    """A wrk script that requests ``template`` with a random number in lower..upper per request."""
     path.write_text(
         "math.randomseed(os.time())\n"
         "request = function()\n"
-        f'  return wrk.format("GET", string.format("{template}", math.random(1, {upper})))\n'
+        f'  return wrk.format("GET", string.format("{template}", math.random({lower}, {upper})))\n'
         "end\n"
     )
     return path
@@ -278,8 +278,10 @@ def main() -> None:
     api = serve("api.app:create_app", api_port, env)
     try:
         base = f"http://127.0.0.1:{api_port}"
-        detail = lua_script(OUT / "detail.lua", "/v1/disbursements/%d", AGENCIES + PROJECTS + args.rows)
-        project = lua_script(OUT / "project.lua", "/v1/disbursements?project=P-%05d&limit=50", PROJECTS - 1)
+        detail = lua_script(
+            OUT / "detail.lua", "/v1/disbursements/%d", AGENCIES + PROJECTS + 1, AGENCIES + PROJECTS + args.rows
+        )
+        project = lua_script(OUT / "project.lua", "/v1/disbursements?project=P-%05d&limit=50", 0, PROJECTS - 1)
         for name, url, script in (
             ("detail", base + "/v1/disbursements/1", detail),
             ("list", base + "/v1/disbursements?limit=50", None),

@@ -242,10 +242,13 @@ async def export_ocds(
             clauses.append(f"{column} = :{name}")
             params[name] = value
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    # Pages by keyset rather than one long cursor: each release needs its own query, and on
+    # PostgreSQL a held cursor would pin a pooled connection for the whole export.
+    after = f"{'AND' if clauses else 'WHERE'} p.code > :after"
     projects_sql = (
         "SELECT p.code, p.agency_code, p.fiscal_year, p.name, p.allocation, p.last_activity_seq,"
         f" p.last_activity_time, COALESCE(a.name_en, ''), COALESCE(a.name, '') FROM projects p"
-        f" LEFT JOIN agencies a ON a.code = p.agency_code {where} ORDER BY p.code"
+        f" LEFT JOIN agencies a ON a.code = p.agency_code {where} {after} ORDER BY p.code LIMIT 200"
     )
     # A release package needs at least one release; an empty answer is a 404, decided before streaming.
     if await mirror.fetch_one(f"SELECT 1 FROM projects p {where} LIMIT 1", params) is None:
@@ -277,12 +280,14 @@ async def export_ocds(
         }
         yield orjson.dumps(head)[:-1] + b',"releases":['
         first = True
-        async for batch in mirror.stream(projects_sql, params, batch=500):
+        last = ""
+        while batch := await mirror.fetch_all(projects_sql, {**params, "after": last}):
             for row in batch:
                 entries = await mirror.fetch_all(entries_sql, {"code": row[0]})
                 release = ocds_release(prefix, base, row[:7], row[8] or row[7], entries, chain_id)
                 yield (b"" if first else b",") + orjson.dumps(release)
                 first = False
+            last = batch[-1][0]
         yield b"]}"
 
     return StreamingResponse(
