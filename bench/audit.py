@@ -3,8 +3,9 @@
 Prints one JSON object per line: the export, then the verification with each check's seconds
 (header hashes, receipt tries, replay with the ledger head at 100 heights, bytecode against
 the committed artifact, and the mirror rebuilt through the indexer and compared with the
-published one, table by table); recompiling the sources is timed on its own line. Baseline in the same run: decoding the same logs with web3.py's
-``process_log`` (on a sample, extrapolated), the path an auditor would write first.
+published one, table by table); recompiling the sources is timed on its own line. Baseline
+in the same run: decoding the same logs with web3.py's ``process_log`` (on a sample,
+extrapolated), the path an auditor would write first.
 
     python bench/audit.py                   # 100k events
     python bench/audit.py --events 20000

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ledger.audit.errors import MirrorError, SourceError
+from ledger.audit.errors import MirrorError
 
 SKIPPED_TABLES = {"alembic_version"}
 SHOWN_DIFFERENCES = 3
@@ -246,6 +246,3 @@ def check_mirror(
         f"mirror digest {reference.digest} and all {len(reference.tables)} tables ({rows} rows) equal the rebuild",
         {"digest": reference.digest, "tables": len(reference.tables), "rows": rows},
     )
-
-
-__all__ = ["SourceError", "check_mirror", "compare_snapshots", "read_snapshot", "rebuild_mirror"]

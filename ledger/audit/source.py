@@ -83,8 +83,6 @@ def _jsonify(value: Any) -> Any:
         return hex(value)
     if isinstance(value, bytes):
         return "0x" + value.hex()
-    if isinstance(value, str):
-        return value if value.startswith("0x") else value
     if isinstance(value, dict) or hasattr(value, "items"):
         return {k: _jsonify(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -208,7 +208,8 @@ def check_replay(bundle: Bundle, live_heads: Callable[[int], tuple[int, str]] | 
     s = result.state
     return (
         f"{s.seq} entries replayed without a rule broken; head 0x{s.head.hex()} equals the contract's "
-        f"at {len(samples)} heights; {result.sender_checks} recorder signatures matched their agency",
+        f"at {len(samples)} heights; the senders of {result.sender_checks} recorder entries (as the node reports "
+        f"them) held that agency's recorder key",
         {
             "entries": s.seq,
             "head_samples": len(samples),
