@@ -288,3 +288,26 @@ def test_disburse_import_reports_and_exit_codes(cli: Cli, tmp_path: Path) -> Non
     assert code == 1 and "line 3: voucher B1 repeats line 2" in out and "line 4: unknown project ZZ" in out
     assert "1 recorded" in out and "error: 2 rows refused" in err
     assert "header must be" in cli.fails("disburse", "import", str(FIXTURES / "2022-3-7.csv"))
+
+
+def test_officer_with_a_keystore(cli: Cli, tmp_path: Path) -> None:
+    """`key new` → registrar adds the address → the officer records with GOVLEDGER_KEYSTORE."""
+    keystore = tmp_path / "officer.json"
+    cli.monkeypatch.setenv("GOVLEDGER_KEYSTORE_PASSWORD", "s3cret pass")
+    created = json.loads(cli.ok("key", "new", str(keystore), "--json"))
+    address = created["address"]
+    assert "already exists" in cli.fails("key", "new", str(keystore))
+    cli.ok("agency", "add", "KEYS", "--name", "หน่วยกุญแจ", "--recorder", address)
+    cli.ok("project", "add", "KEYS-1", "--agency", "KEYS", "--fiscal-year", "2568", "--budget", "100", "--name", "x")
+    from ledger.client import HttpTransport
+
+    HttpTransport(get_settings().rpc_url).request("anvil_setBalance", [address, hex(10**20)])
+    cli.as_key(None)
+    cli.monkeypatch.setenv("GOVLEDGER_KEYSTORE", str(keystore))
+    code, out, err = cli("disburse", "add", "KEYS-1", "10", "--payee", "P", "--voucher", "K1")
+    assert code == 0 and "recorded disbursement" in out and "warning" not in err
+    cli.monkeypatch.setenv("GOVLEDGER_KEYSTORE_PASSWORD", "wrong")
+    assert "wrong password for keystore" in cli.fails(
+        "disburse", "add", "KEYS-1", "10", "--payee", "P", "--voucher", "K2"
+    )
+    assert "s3cret" not in keystore.read_text()
