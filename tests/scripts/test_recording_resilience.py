@@ -213,3 +213,30 @@ def test_no_national_id_in_output_files_or_chain_after_request_open(chain_url: s
     hits = [(where, form) for where, text in texts.items() for form in forms if form.lower() in text.lower()]
     assert hits == []
     assert tracking in result.stdout
+
+
+def test_record_benchmark_runs_small() -> None:
+    """bench/record.py end to end on a tiny run: its JSON lines and figures are well formed."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parents[2] / "bench" / "record.py"),
+            "--rows",
+            "120",
+            "--sample",
+            "5",
+            "--batch-size",
+            "50",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["path"] for line in lines] == ["batched", "per_row", "summary"]
+    assert lines[0]["rows"] == 120 and lines[0]["transactions"] == 3 and lines[1]["rows"] == 5
+    assert (
+        lines[2]["ratio"] > 1
+        and 0 < lines[2]["event_only_floor_gas_per_disbursement"] < lines[2]["batched_gas_per_disbursement"]
+    )
