@@ -16,7 +16,10 @@ transaction's actual calldata bytes and the actual log sizes:
 and ``ratio`` = measured / floor. Gas is measured on eth-tester's py-evm (Cancun rules,
 the contract's evmVersion); the floor uses Prague's calldata floor, which only raises it.
 
-Usage: ``.venv/bin/python bench/gas.py`` (about a minute).
+Usage: ``.venv/bin/python bench/gas.py [--baseline OLD_ARTIFACT.json]`` (about a minute per
+build). With ``--baseline`` the old build is measured first in the same run, e.g. from
+``git show <commit>:ledger/artifacts/GovLedger.json > /tmp/old.json``; every line names its
+``build``.
 """
 
 from __future__ import annotations
@@ -53,11 +56,10 @@ def event_only_floor(calldata: bytes, logs: list[Any]) -> int:
 
 
 class Bench:
-    def __init__(self) -> None:
+    def __init__(self, artifact: dict[str, Any]) -> None:
         params = PyEVMBackend.generate_genesis_params(overrides={"gas_limit": 60_000_000})
         self.w3 = Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend(genesis_parameters=params))))
         self.admin, self.recorder = self.w3.eth.accounts[:2]
-        artifact = load_artifact()
         factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
         receipt = self._wait(factory.constructor(0, self.admin).transact({"from": self.admin}))
         self.contract = self.w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
@@ -98,29 +100,58 @@ class Bench:
         return receipt["gasUsed"], event_only_floor(calldata, receipt["logs"])
 
 
-def measure() -> list[dict[str, Any]]:
-    bench = Bench()
+def measure(artifact: dict[str, Any], build: str) -> list[dict[str, Any]]:
+    bench = Bench(artifact)
     for _ in range(3):  # warm-up: the first entries write the ledger head's slots
         bench.send("disburse", bench.record())
     singles = [bench.send("disburse", bench.record()) for _ in range(9)]
     gas = int(statistics.median(g for g, _ in singles))
     floor = int(statistics.median(f for _, f in singles))
-    lines = [{"case": "single", "n": 1, "gas_per_disbursement": gas, "floor": floor,
-              "ratio": round(gas / floor, 2), "goal": GOAL_SINGLE, "meets_goal": gas <= GOAL_SINGLE}]
+    lines = [
+        {
+            "build": build,
+            "case": "single",
+            "n": 1,
+            "gas_per_disbursement": gas,
+            "floor": floor,
+            "ratio": round(gas / floor, 2),
+            "goal": GOAL_SINGLE,
+            "meets_goal": gas <= GOAL_SINGLE,
+        }
+    ]
     for n in BATCHES:
         gas_total, floor_total = bench.send("disburseBatch", [bench.record() for _ in range(n)])
         per, floor_per = gas_total / n, floor_total / n
-        lines.append({"case": "batch", "n": n, "gas_per_disbursement": round(per), "floor": round(floor_per),
-                      "ratio": round(per / floor_per, 2), "goal": GOAL_BATCHED, "meets_goal": per <= GOAL_BATCHED,
-                      "gas_total": gas_total})
+        lines.append(
+            {
+                "build": build,
+                "case": "batch",
+                "n": n,
+                "gas_per_disbursement": round(per),
+                "floor": round(floor_per),
+                "ratio": round(per / floor_per, 2),
+                "goal": GOAL_BATCHED,
+                "meets_goal": per <= GOAL_BATCHED,
+                "gas_total": gas_total,
+            }
+        )
     return lines
 
 
-def main() -> int:
-    for line in measure():
-        print(json.dumps(line, ensure_ascii=False))
+def main(argv: list[str]) -> int:
+    builds: list[tuple[dict[str, Any], str]] = []
+    if len(argv) == 2 and argv[0] == "--baseline":
+        with open(argv[1], encoding="utf-8") as file:
+            builds.append((json.load(file), "baseline"))
+    elif argv:
+        print("usage: bench/gas.py [--baseline OLD_ARTIFACT.json]", file=sys.stderr)
+        return 2
+    builds.append((load_artifact(), "committed"))
+    for artifact, build in builds:
+        for line in measure(artifact, build):
+            print(json.dumps(line, ensure_ascii=False), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

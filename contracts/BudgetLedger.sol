@@ -57,20 +57,36 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
     }
 
     function disburse(DisbursementInput calldata d) external whenNotPaused returns (uint64 seq) {
+        bytes32 agencyCode = _callerAgency();
+        (uint32 index, uint256 allocation, uint256 net) = _openProject(d.projectCode, agencyCode);
         bytes32 head;
-        (seq, head) = _recordDisbursement(d, _callerAgency(), _seq, _head);
+        (seq, head, net) = _recordDisbursement(d, agencyCode, index, allocation, net, _seq, _head);
+        _projects[index].netDisbursed = uint128(net);
         _commitEntry(seq, head);
     }
 
     function disburseBatch(DisbursementInput[] calldata ds) external whenNotPaused returns (uint64 seq) {
         if (ds.length == 0) revert BatchEmpty();
         bytes32 agencyCode = _callerAgency();
-        // Seq and head stay on the stack for the whole batch and are stored once.
+        // Seq and head stay on the stack for the whole batch and are stored once. So does the
+        // project being drawn on while consecutive items share it: its net disbursed is written
+        // back once per run of items instead of once per item.
         seq = _seq;
         bytes32 head = _head;
+        bytes32 projectCode = 0;
+        uint32 index = 0; // 0 = no project open yet (project indices start at 1)
+        uint256 allocation = 0;
+        uint256 net = 0;
         for (uint256 i; i < ds.length; ++i) {
-            (seq, head) = _recordDisbursement(ds[i], agencyCode, seq, head);
+            DisbursementInput calldata d = ds[i];
+            if (index == 0 || d.projectCode != projectCode) {
+                if (index != 0) _projects[index].netDisbursed = uint128(net);
+                projectCode = d.projectCode;
+                (index, allocation, net) = _openProject(projectCode, agencyCode);
+            }
+            (seq, head, net) = _recordDisbursement(d, agencyCode, index, allocation, net, seq, head);
         }
+        _projects[index].netDisbursed = uint128(net);
         _commitEntry(seq, head);
     }
 
@@ -152,52 +168,68 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         );
     }
 
-    function _recordDisbursement(DisbursementInput calldata d, bytes32 agencyCode, uint64 prevSeq, bytes32 prevHead)
+    /// @dev The project a recorder of `agencyCode` draws on, with its allocation and net disbursed.
+    function _openProject(bytes32 projectCode, bytes32 agencyCode)
         private
-        returns (uint64 seq, bytes32 head)
+        view
+        returns (uint32 index, uint256 allocation, uint256 net)
     {
-        uint32 index = _projectIndex[d.projectCode];
-        if (index == 0) revert ProjectUnknown(d.projectCode);
+        index = _projectIndex[projectCode];
+        if (index == 0) revert ProjectUnknown(projectCode);
         Project storage p = _projects[index];
-        if (p.agencyCode != agencyCode) revert ProjectNotOwned(d.projectCode, p.agencyCode, agencyCode);
-        if (d.voucher == 0) revert VoucherMissing();
-        if (d.amount == 0) revert DisbursementAmountZero(d.projectCode, d.voucher);
-        uint256 remaining = p.allocation - p.netDisbursed;
-        if (d.amount > remaining) revert DisbursementOverBudget(d.projectCode, remaining, d.amount);
-        DisbursementSlot storage s = _disbursements[agencyCode][d.voucher];
-        if (s.seq != 0) revert VoucherAlreadyUsed(agencyCode, d.voucher);
-        if (d.requestTracking != 0 && !_requestExists(d.requestTracking)) revert LinkedRequestUnknown(d.requestTracking);
+        bytes32 ownerAgency = p.agencyCode;
+        if (ownerAgency != agencyCode) revert ProjectNotOwned(projectCode, ownerAgency, agencyCode);
+        return (index, p.allocation, p.netDisbursed);
+    }
 
-        p.netDisbursed += uint128(d.amount);
+    /// @dev Checks and records one disbursement against a project opened by `_openProject`;
+    ///      returns the new seq and head and the project's new net disbursed (not yet stored).
+    function _recordDisbursement(
+        DisbursementInput calldata d,
+        bytes32 agencyCode,
+        uint32 index,
+        uint256 allocation,
+        uint256 net,
+        uint64 prevSeq,
+        bytes32 prevHead
+    ) private returns (uint64 seq, bytes32 head, uint256 newNet) {
+        bytes32 voucher = d.voucher;
+        uint256 amount = d.amount;
+        if (voucher == 0) revert VoucherMissing();
+        if (amount == 0) revert DisbursementAmountZero(d.projectCode, voucher);
+        uint256 remaining = allocation - net;
+        if (amount > remaining) revert DisbursementOverBudget(d.projectCode, remaining, amount);
+        DisbursementSlot storage s = _disbursements[agencyCode][voucher];
+        if (s.seq != 0) revert VoucherAlreadyUsed(agencyCode, voucher);
+        bytes32 tracking = d.requestTracking;
+        if (tracking != 0 && !_requestExists(tracking)) revert LinkedRequestUnknown(tracking);
+
         seq = prevSeq + 1;
-        _disbursements[agencyCode][d.voucher] =
-            DisbursementSlot({seq: seq, projectIndex: index, amount: uint128(d.amount), reversed: false});
-
-        uint256 freeMemory;
-        assembly ("memory-safe") {
-            freeMemory := mload(0x40)
+        // amount <= allocation - net and allocation fits in 128 bits, so neither overflows.
+        unchecked {
+            newNet = net + amount;
         }
-        head = keccak256(
-            abi.encode(
-                prevHead,
-                seq,
-                DisbursementRecorded.selector,
-                d.projectCode,
-                agencyCode,
-                d.voucher,
-                d.amount,
-                d.payee,
-                d.documentHash,
-                d.requestTracking
-            )
-        );
-        emit DisbursementRecorded(
-            seq, d.projectCode, agencyCode, d.voucher, d.amount, d.payee, d.documentHash, d.requestTracking, head
-        );
-        // The encoding above is garbage once hashed; reusing its memory keeps a batch of
-        // 500 from paying quadratic memory-expansion gas.
+        _disbursements[agencyCode][voucher] =
+            DisbursementSlot({seq: seq, projectIndex: index, amount: uint128(amount), reversed: false});
+
+        // The head's preimage ends with the event's first five data words (voucher, amount,
+        // payee, documentHash, requestTracking), so one buffer serves the hash and the log:
+        // [prevHead, seq, topic0, projectCode, agencyCode, voucher ... requestTracking, head].
+        // The buffer is scratch past the free memory pointer, so a batch of 500 reuses it.
+        bytes32 topic0 = DisbursementRecorded.selector;
+        bytes32 projectCode = d.projectCode;
         assembly ("memory-safe") {
-            mstore(0x40, freeMemory)
+            let buffer := mload(0x40)
+            let seqWord := and(seq, 0xffffffffffffffff)
+            mstore(buffer, prevHead)
+            mstore(add(buffer, 0x20), seqWord)
+            mstore(add(buffer, 0x40), topic0)
+            mstore(add(buffer, 0x60), projectCode)
+            mstore(add(buffer, 0x80), agencyCode)
+            calldatacopy(add(buffer, 0xa0), add(d, 0x20), 0xa0)
+            head := keccak256(buffer, 0x140)
+            mstore(add(buffer, 0x140), head)
+            log4(add(buffer, 0xa0), 0xc0, topic0, seqWord, projectCode, agencyCode)
         }
     }
 

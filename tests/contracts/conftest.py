@@ -19,6 +19,7 @@ from ledger.artifacts import load_artifact
 from ledger.deploy import service_args
 from ledger.services import DEFAULT_SERVICES
 from ledger.types import encode_code
+
 from .evm import Evm, Ledger
 
 ZERO32 = b"\0" * 32

@@ -14,6 +14,7 @@ from typing import Any
 
 from eth.vm.message import Message
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_tester import PyEVMBackend
 from eth_utils import function_abi_to_4byte_selector, keccak, to_checksum_address
 from web3 import Web3
@@ -74,7 +75,6 @@ class Codec:
 
     def __init__(self, abi: list[dict[str, Any]]) -> None:
         self.abi = abi
-        self.contract = Web3().eth.contract(abi=abi)
         self.errors: dict[bytes, dict[str, Any]] = {}
         for item in abi + _OZ_ERRORS:
             if item["type"] == "error":
@@ -85,9 +85,16 @@ class Codec:
                 signature = f"{item['name']}({','.join(_canonical_type(i) for i in item['inputs'])})"
                 self.events[int.from_bytes(keccak(text=signature), "big")] = item
         self._w3 = Web3()
+        # web3's encode_abi re-validates the whole ABI on every call (~12 ms); this is eth_abi only.
+        self.functions: dict[str, tuple[bytes, list[str]]] = {}
+        for item in abi:
+            if item["type"] == "function":
+                types = [_canonical_type(i) for i in item["inputs"]]
+                self.functions[item["name"]] = (function_abi_to_4byte_selector(item), types)
 
     def encode(self, fn: str, *args: Any) -> bytes:
-        return bytes.fromhex(self.contract.encode_abi(fn, args=list(args))[2:])
+        selector, types = self.functions[fn]
+        return selector + abi_encode(types, list(args))
 
     def decode_output(self, fn: str, output: bytes) -> tuple[Any, ...]:
         item = next(i for i in self.abi if i.get("type") == "function" and i["name"] == fn)
@@ -139,7 +146,12 @@ class Evm:
     def _use_state(self, root: bytes) -> None:
         chain = self._chain
         vm = chain.get_vm(chain.header)
-        state = vm.build_state(chain.chaindb.db, chain.header.copy(state_root=root, timestamp=chain.header.timestamp + self._clock), vm.chain_context, vm.previous_hashes)
+        state = vm.build_state(
+            chain.chaindb.db,
+            chain.header.copy(state_root=root, timestamp=chain.header.timestamp + self._clock),
+            vm.chain_context,
+            vm.previous_hashes,
+        )
         original_set_storage = state.set_storage
 
         def recording_set_storage(address: bytes, slot: int, value: int) -> None:
@@ -188,9 +200,7 @@ class Evm:
     def read(self, to: bytes, data: bytes) -> tuple[bool, bytes]:
         """An eth_call against the pending state; leaves no trace."""
         snapshot = self.state.snapshot()  # within one call the journal is safe to use
-        message = Message(
-            gas=30_000_000, to=to, sender=ZERO_ADDRESS, value=0, data=data, code=self.state.get_code(to)
-        )
+        message = Message(gas=30_000_000, to=to, sender=ZERO_ADDRESS, value=0, data=data, code=self.state.get_code(to))
         context = self.state.get_transaction_context_class()(gas_price=0, origin=ZERO_ADDRESS)
         computation = self.state.computation_class.apply_message(self.state, message, context)
         self.state.revert(snapshot)
@@ -236,4 +246,3 @@ class Ledger:
     def head(self) -> tuple[int, bytes]:
         seq, head = self.call("ledgerHead")
         return seq, head
-

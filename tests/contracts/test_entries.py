@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from ledger.deploy import service_args
 from ledger.services import COMPLAINT, STUDENT_LOAN
@@ -145,7 +145,11 @@ def test_disburse_batch_numbers_entries_in_order(cast: Cast) -> None:
     assert cast.ledger.codec.decode_output("disburseBatch", outcome.output) == (seq + 5,)
     for i, (event, d) in enumerate(zip(outcome.events, batch, strict=True)):
         head = next_head(head, seq + 1 + i, "DisbursementRecorded", [d[0], code("AG-A"), *d[1:]])
-        assert (event["event"], event["args"]["seq"], event["args"]["head"]) == ("DisbursementRecorded", seq + 1 + i, head)
+        assert (event["event"], event["args"]["seq"], event["args"]["head"]) == (
+            "DisbursementRecorded",
+            seq + 1 + i,
+            head,
+        )
     assert cast.ledger.head() == (seq + 5, head)
     assert cast.ledger.call("project", code("PA"))[3] == 1_000 + sum(100 + i for i in range(5))
 
@@ -170,14 +174,21 @@ def test_reverse(cast: Cast) -> None:
     assert cast.ledger.call("project", code("PA"))[3] == 0
     assert cast.ledger.call("disbursement", code("AG-A"), code("VA-1")) == (original_seq, code("PA"), 1_000, True)
     # The voucher stays used after the reversal: a correction is a new voucher.
-    cast.refused(cast.rec_a, "disburse", (disbursement("PA", "VA-1", 5),), "VoucherAlreadyUsed", code("AG-A"), code("VA-1"))
+    cast.refused(
+        cast.rec_a, "disburse", (disbursement("PA", "VA-1", 5),), "VoucherAlreadyUsed", code("AG-A"), code("VA-1")
+    )
 
 
 def test_define_service(cast: Cast) -> None:
     states = ["a", "b", "c"]
     table = [(0, 1, 0), (1, 2, 1), (0, 2, 1)]
     e = single_entry(cast, cast.admin, "defineService", code("svc"), states, [1, 2, 0], ["owner", "checker"], table)
-    assert (e["service"], e["states"], e["timeLimitDays"], e["roles"]) == (code("svc"), states, [1, 2, 0], ["owner", "checker"])
+    assert (e["service"], e["states"], e["timeLimitDays"], e["roles"]) == (
+        code("svc"),
+        states,
+        [1, 2, 0],
+        ["owner", "checker"],
+    )
     assert [tuple(t) for t in e["transitions"]] == table
     assert cast.ledger.call("transitionRole", code("svc"), 1, 2) == (True, 1)
     assert cast.ledger.call("transitionRole", code("svc"), 2, 1) == (False, 0)
@@ -243,11 +254,18 @@ def test_admin_changes_hands_in_two_steps(cast: Cast) -> None:
     cast.ok(cast.admin, "beginDefaultAdminTransfer", new_admin)
     # Until accepted, the old admin still rules and the new one cannot grant.
     cast.refused(
-        new_admin, "grantRole", (PAUSER_ROLE, cast.stranger), "AccessControlUnauthorizedAccount",
-        to_checksum_address(new_admin), ZERO32,
+        new_admin,
+        "grantRole",
+        (PAUSER_ROLE, cast.stranger),
+        "AccessControlUnauthorizedAccount",
+        to_checksum_address(new_admin),
+        ZERO32,
     )
     cast.refused(
-        cast.stranger, "acceptDefaultAdminTransfer", (), "AccessControlInvalidDefaultAdmin",
+        cast.stranger,
+        "acceptDefaultAdminTransfer",
+        (),
+        "AccessControlInvalidDefaultAdmin",
         to_checksum_address(cast.stranger),
     )
     cast.evm.warp(1)
@@ -255,8 +273,12 @@ def test_admin_changes_hands_in_two_steps(cast: Cast) -> None:
     assert cast.ledger.call("defaultAdmin") == (to_checksum_address(new_admin),)
     cast.ok(new_admin, "grantRole", PAUSER_ROLE, cast.stranger)
     cast.refused(
-        cast.admin, "grantRole", (PAUSER_ROLE, cast.stranger), "AccessControlUnauthorizedAccount",
-        to_checksum_address(cast.admin), ZERO32,
+        cast.admin,
+        "grantRole",
+        (PAUSER_ROLE, cast.stranger),
+        "AccessControlUnauthorizedAccount",
+        to_checksum_address(cast.admin),
+        ZERO32,
     )
 
 

@@ -26,8 +26,14 @@ def reversed_once(c: Cast) -> tuple[bytes, str, tuple[Any, ...], tuple[Any, ...]
 CASES: list[tuple[str, Callable[[Cast], tuple[bytes, str, tuple[Any, ...], tuple[Any, ...]]]]] = [
     ("CodeMalformed", lambda c: (c.admin, "registerAgency", (bad_code(b"A B"), "n", "n"), (bad_code(b"A B"),))),
     ("CodeMalformed", lambda c: (c.admin, "registerAgency", (ZERO32, "n", "n"), (ZERO32,))),
-    ("CodeMalformed", lambda c: (c.admin, "registerAgency", (b"A\0B".ljust(32, b"\0"), "n", "n"), (b"A\0B".ljust(32, b"\0"),))),
-    ("CodeMalformed", lambda c: (c.admin, "registerAgency", (bad_code("ก".encode()), "n", "n"), (bad_code("ก".encode()),))),
+    (
+        "CodeMalformed",
+        lambda c: (c.admin, "registerAgency", (b"A\0B".ljust(32, b"\0"), "n", "n"), (b"A\0B".ljust(32, b"\0"),)),
+    ),
+    (
+        "CodeMalformed",
+        lambda c: (c.admin, "registerAgency", (bad_code("ก".encode()), "n", "n"), (bad_code("ก".encode()),)),
+    ),
     ("AgencyAlreadyRegistered", lambda c: (c.admin, "registerAgency", (code("AG-A"), "n", "n"), (code("AG-A"),))),
     ("AgencyUnknown", lambda c: (c.admin, "addRecorder", (code("AG-Z"), c.spare[1]), (code("AG-Z"),))),
     ("RecorderAddressZero", lambda c: (c.admin, "addRecorder", (code("AG-A"), b"\0" * 20), ())),
@@ -145,10 +151,18 @@ CASES: list[tuple[str, Callable[[Cast], tuple[bytes, str, tuple[Any, ...], tuple
     ),
     (
         "ServiceAlreadyDefined",
-        lambda c: (c.admin, "defineService", (code("complaint"), ["a", "b"], [0, 0], ["owner"], []), (code("complaint"),)),
+        lambda c: (
+            c.admin,
+            "defineService",
+            (code("complaint"), ["a", "b"], [0, 0], ["owner"], []),
+            (code("complaint"),),
+        ),
     ),
     ("ServiceUnknown", lambda c: (c.admin, "setServiceRole", (code("nope"), 1, code("AG-A"), True), (code("nope"),))),
-    ("ServiceUnknown", lambda c: (c.rec_a, "openRequest", (code("nope"), tracking("x"), commitment("x")), (code("nope"),))),
+    (
+        "ServiceUnknown",
+        lambda c: (c.rec_a, "openRequest", (code("nope"), tracking("x"), commitment("x")), (code("nope"),)),
+    ),
     (
         "ServiceDefinitionInvalid",
         lambda c: (c.admin, "defineService", (code("s"), ["a"], [0], ["owner"], []), (code("s"), 0)),
@@ -260,7 +274,9 @@ def test_every_custom_error_of_the_interfaces_has_a_case(cast: Cast) -> None:
 
 def test_reversal_happens_at_most_once(cast: Cast) -> None:
     cast.ok(cast.rec_a, "reverse", code("VA-1"), "r")
-    cast.refused(cast.rec_a, "reverse", (code("VA-1"), "again"), "DisbursementAlreadyReversed", code("AG-A"), code("VA-1"))
+    cast.refused(
+        cast.rec_a, "reverse", (code("VA-1"), "again"), "DisbursementAlreadyReversed", code("AG-A"), code("VA-1")
+    )
     assert cast.ledger.call("project", code("PA"))[3] == 0
 
 

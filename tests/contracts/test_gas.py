@@ -79,7 +79,8 @@ def test_gas_does_not_grow_with_history() -> None:
         figures = [results[c][fn] for c in CHECKPOINTS]
         spread = (max(figures) - min(figures)) / min(figures)
         report(
-            f"gas {fn} after " + ", ".join(f"{c:,}: {g:,}" for c, g in zip(CHECKPOINTS, figures, strict=True))
+            f"gas {fn} after "
+            + ", ".join(f"{c:,}: {g:,}" for c, g in zip(CHECKPOINTS, figures, strict=True))
             + f" prior entries -> spread {spread:.2%}"
         )
         assert spread <= 0.01, (fn, figures)

@@ -57,7 +57,7 @@ def paths(definition: ServiceDefinition) -> dict[int, list[int]]:
     queue = deque([0])
     while queue:
         state = queue.popleft()
-        for (a, b) in moves:
+        for a, b in moves:
             if a == state and b not in found:
                 found[b] = found[state] + [b]
                 queue.append(b)
@@ -100,7 +100,9 @@ def test_every_state_is_reachable_and_terminals_are_known() -> None:
     assert [s for s in COMPLAINT.states if not COMPLAINT.next_states(s)] == ["resolved", "rejected", "withdrawn"]
 
 
-def run_transition_table(cast: Cast, definition: ServiceDefinition, keys: dict[str, bytes]) -> tuple[int, int, list[Any]]:
+def run_transition_table(
+    cast: Cast, definition: ServiceDefinition, keys: dict[str, bytes]
+) -> tuple[int, int, list[Any]]:
     """Every (reachable state x target x holder) cell; returns (cells, allowed, mismatches)."""
     n = len(definition.states)
     targets = list(range(n)) + [n, 255]
