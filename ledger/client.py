@@ -346,14 +346,6 @@ class TxResult:
     contract_address: str | None = None
 
 
-@dataclass
-class BatchProgress:
-    """Reported after each confirmed batch: disbursements confirmed so far, of how many."""
-
-    confirmed: int
-    total: int
-
-
 # --------------------------------------------------------------------------- client
 
 
