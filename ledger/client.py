@@ -800,7 +800,7 @@ class LedgerClient:
                     self._raise_revert(result.data, tx_hash, "transaction")
                 raise RpcError(f"the node refused transaction {tx_hash}: {result}")
 
-    def _await(self, pending: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    def _await(self, pending: list[tuple[str, dict[str, Any]]], *, check: bool = True) -> list[dict[str, Any]]:
         """Wait for the receipts of (tx hash, tx) pairs; decode and raise the first failure."""
         receipts: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + self.timeout
@@ -828,10 +828,15 @@ class LedgerClient:
                 time.sleep(pause)
                 pause = min(pause * 2, self.poll_interval)
         ordered = [receipts[h] for h, _ in pending]
-        for (tx_hash, tx), receipt in zip(pending, ordered, strict=True):
+        if check:
+            self._check_receipts(pending, ordered)
+        return ordered
+
+    def _check_receipts(self, pending: list[tuple[str, dict[str, Any]]], receipts: list[dict[str, Any]]) -> None:
+        """Raise the decoded failure of the first failed transaction, if any."""
+        for (tx_hash, tx), receipt in zip(pending, receipts, strict=True):
             if _int(receipt["status"]) != 1:
                 self._explain_failure(tx_hash, tx, receipt)
-        return ordered
 
     def _explain_failure(self, tx_hash: str, tx: dict[str, Any], receipt: dict[str, Any]) -> None:
         """Replay a failed transaction as eth_call on its parent block to read the revert data."""
@@ -924,11 +929,17 @@ class LedgerClient:
                 (tx_hash, {"data": "0x" + data.hex(), "gas": gas, "to": self.address})
                 for (_, tx_hash), (data, gas) in zip(signed, part, strict=True)
             ]
-            for i, receipt in enumerate(self._await(pending)):
-                result = self._result(receipt)
-                results.append(result)
-                if on_confirmed:
-                    on_confirmed(start + i, result)
+            receipts = self._await(pending, check=False)
+            # Report every success of the window (they are on chain) before raising a failure.
+            for i, receipt in enumerate(receipts):
+                if _int(receipt["status"]) == 1:
+                    result = self._result(receipt)
+                    results.append(result)
+                    if on_confirmed:
+                        on_confirmed(start + i, result)
+            if any(_int(r["status"]) != 1 for r in receipts):
+                self._nonce = None  # later nonces of the window may be unused or consumed
+                self._check_receipts(pending, receipts)
             start = end
         return results
 

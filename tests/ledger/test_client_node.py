@@ -45,3 +45,20 @@ def test_unreachable_node_and_wrong_chain(tmp_path: Path, anvil_chain: dict) -> 
     save_deployment(other, path)
     with pytest.raises(ChainMismatchError, match="the node serves chain 31337, the deployment is on chain 1"):
         LedgerClient.from_settings(Settings(rpc_url=anvil_chain["url"], deployment=path), signer=False)
+
+
+def test_failed_batch_in_a_window_reports_the_successes_and_the_hash(anvil_fresh: dict) -> None:
+    from ledger.client import Disbursement, ProjectSpec
+    from ledger.errors import VoucherUsedError
+
+    anvil_fresh["admin"].register_projects([ProjectSpec("W-1", "MOE", 2568, 10**9, "หน้าต่าง")])
+    moe = anvil_fresh["client"](1)
+    items = [Disbursement("W-1", 100 + i, "P", f"W{i}") for i in range(6)]
+    moe.disburse(items[3])  # recorded by "someone else" after the caller validated its list
+    confirmed: list[int] = []
+    with pytest.raises(VoucherUsedError) as info:
+        moe.disburse_batch(items, batch_size=2, in_flight=8, on_batch=lambda start, batch, r: confirmed.append(start))
+    assert info.value.tx_hash and info.value.tx_hash in str(info.value)
+    assert confirmed == [0, 4]
+    state = moe.disbursements("MOE", [d.voucher for d in items])
+    assert [state[d.voucher] is not None for d in items] == [True, True, False, True, True, True]
