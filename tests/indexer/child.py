@@ -16,7 +16,7 @@ from ledger.deployment import load_deployment
 def main() -> None:
     rpc_url, database_url, deployment_path = sys.argv[1:4]
     result = index_once(
-        rpc_url, database_url, load_deployment(Path(deployment_path)), initial_span=1, max_span=2, reorg_window=16
+        rpc_url, database_url, load_deployment(Path(deployment_path)), initial_span=1, max_span=1, reorg_window=16
     )
     print(f"done {result.block_number} {result.batches}")
 
