@@ -71,6 +71,8 @@ PATHS = [
     "/v1/disbursements?limit=5",
     "/v1/disbursements?min_amount=20&max_amount=25.25",
     "/v1/disbursements?since=2027-01-06&until=2027-01-07",
+    "/v1/disbursements?payee=SUP-001",
+    "/v1/disbursements?limit=500",
     "/v1/services/complaint/stats",
     "/v1/services/student-loan/stats",
     "/v1/summary",
