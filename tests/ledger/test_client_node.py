@@ -62,3 +62,29 @@ def test_failed_batch_in_a_window_reports_the_successes_and_the_hash(anvil_fresh
     assert confirmed == [0, 4]
     state = moe.disbursements("MOE", [d.voucher for d in items])
     assert [state[d.voucher] is not None for d in items] == [True, True, False, True, True, True]
+
+
+def test_batch_gas_covers_batches_unlike_the_preflighted_prefix(anvil_fresh: dict) -> None:
+    """The prefix pays one project with short codes and no hash; later batches touch a new
+    project per item with full-length codes, hashes and linked requests: none runs out of gas."""
+    from ledger.client import Disbursement, ProjectSpec
+    from ledger.services import COMPLAINT
+    from ledger.types import new_tracking_code
+
+    admin = anvil_fresh["admin"]
+    admin.register_projects(
+        [ProjectSpec("G", "MOE", 2568, 10**12, "g")]
+        + [ProjectSpec(f"G-{i:03d}-" + "x" * 26, "MOE", 2568, 10**12, "g") for i in range(120)]
+    )
+    moe = anvil_fresh["client"](1)
+    tracking = [new_tracking_code() for _ in range(20)]
+    for code in tracking:
+        moe.open_request(COMPLAINT.service, code, b"\x01" * 32)
+    plain = [Disbursement("G", 1, "P", f"A{i}") for i in range(50)]
+    heavy = [
+        Disbursement(f"G-{i:03d}-" + "x" * 26, 10**6 + i, "P" * 32, f"B{i:030d}", bytes([255]) * 32, tracking[i % 20])
+        for i in range(120)
+    ]
+    results = moe.disburse_batch(plain + heavy, batch_size=50)
+    assert len(results) == 4 and all(r.gas_used > 0 for r in results)
+    assert moe.disbursement("MOE", f"B{119:030d}") is not None
