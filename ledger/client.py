@@ -660,7 +660,7 @@ class LedgerClient:
         return DisbursementState(int(seq), decode_code(bytes(project)), int(amount), bool(reversed_))
 
     def disbursements(
-        self, agency: str, vouchers: Sequence[str], chunk: int = 1000
+        self, agency: str, vouchers: Sequence[str], chunk: int = 500
     ) -> dict[str, DisbursementState | None]:
         """The on-chain state of many vouchers of one agency (``disbursement`` calls, JSON-RPC batches).
 
