@@ -38,11 +38,7 @@ def cache_control(request: Request) -> str:
 
 def json_answer(request: Request, payload: Any, *, status: int = 200) -> Response:
     """``payload`` as JSON with ETag and Cache-Control; a 304 when the client's copy is current."""
-    return json_bytes_answer(request, orjson.dumps(payload), status=status)
-
-
-def json_bytes_answer(request: Request, body: bytes, *, status: int = 200) -> Response:
-    """An already serialised JSON body, with the same ETag, Cache-Control and 304 handling."""
+    body = orjson.dumps(payload)
     etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": cache_control(request)}
     if_none_match = request.headers.get("if-none-match")
