@@ -221,15 +221,77 @@ def describe(differences: Iterable[Difference]) -> str:
     return "; ".join(d.detail for d in differences)
 
 
+def rebuild_and_read(directory: str, database_url: str) -> Snapshot:
+    """In the helper process: index the bundle's logs, then read the result back."""
+    from ledger.audit.bundle import HEADERS, LOGS, read_lines, read_manifest
+
+    directory_path = Path(directory)
+    bundle = _Logs(
+        read_manifest(directory_path),
+        list(read_lines(directory_path / HEADERS)),
+        list(read_lines(directory_path / LOGS)),
+    )
+    rebuild_mirror(bundle, database_url)
+    return read_snapshot(database_url)
+
+
+@dataclass
+class _Logs:
+    manifest: Any
+    headers: list[dict[str, Any]]
+    log_rows: list[dict[str, Any]]
+
+
+class MirrorRebuild:
+    """The rebuild runs in its own process from the start of verification, beside the header,
+    receipt and replay checks (two cores, half the wall time). Its result is used only when the
+    receipts check has proven that logs.jsonl is exactly the chain's logs."""
+
+    def __init__(self, directory: Path, workdir: Path | None = None) -> None:
+        import subprocess
+        import sys
+
+        self.scratch = Path(tempfile.mkdtemp(prefix="govledger-audit-", dir=workdir))
+        self.url = f"sqlite:///{self.scratch / 'rebuilt.db'}"
+        self._out = self.scratch / "snapshot.pickle"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ledger.audit.rebuild", str(directory), self.url, str(self._out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def snapshot(self) -> Snapshot:
+        import pickle
+
+        _, err = self._process.communicate()
+        if self._process.returncode != 0:
+            reason = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise MirrorError(f"the mirror could not be rebuilt from the bundle: {reason[0]}")
+        # Our own child wrote this file a moment ago in our private scratch directory.
+        return pickle.loads(self._out.read_bytes())  # noqa: S301
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stderr is not None:
+            self._process.stderr.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
 def check_mirror(
-    bundle: Any, *, db_url: str | None = None, api_url: str | None = None, workdir: Path | None = None
+    bundle: Any,
+    *,
+    db_url: str | None = None,
+    api_url: str | None = None,
+    workdir: Path | None = None,
+    rebuild: MirrorRebuild | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Rebuild from the bundle into a fresh SQLite file and compare with ``db_url`` or ``api_url``."""
-    scratch = Path(tempfile.mkdtemp(prefix="govledger-audit-", dir=workdir))
+    own = rebuild is None
+    rebuild = rebuild or MirrorRebuild(bundle.directory, workdir)
     try:
-        rebuilt_url = f"sqlite:///{scratch / 'rebuilt.db'}"
-        rebuild_mirror(bundle, rebuilt_url)
-        reference = read_snapshot(rebuilt_url)
+        reference = rebuild.snapshot()
         if api_url is not None:
             from ledger.audit.api_mirror import compare_api
 
@@ -237,7 +299,8 @@ def check_mirror(
         assert db_url is not None
         target = read_snapshot(db_url)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if own:
+            rebuild.close()
     differences = compare_snapshots(reference, target)
     if differences:
         raise MirrorError(f"the mirror differs from the chain: {describe(differences)}")

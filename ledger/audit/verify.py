@@ -232,7 +232,7 @@ def verify_bundle(
     workdir: Path | None = None,
 ) -> Report:
     """Run every check over the bundle in ``directory`` and return the report (never raises AuditError)."""
-    from ledger.audit.bytecode import check_bytecode, start_recompile
+    from ledger.audit.bytecode import start_recompile
 
     report = Report()
     compiling = start_recompile() if recompile else None
@@ -242,13 +242,39 @@ def verify_bundle(
         report.checks.append(Check("bundle", False, str(exc)))
         return report
 
+    rebuild = None
+    if db_url or api_url:
+        from ledger.audit.compare import MirrorRebuild
+
+        rebuild = MirrorRebuild(bundle.directory, workdir)
+    try:
+        _run_checks(report, bundle, trusted_head, db_url, api_url, live_heads, live_code, compiling, rebuild)
+    finally:
+        if rebuild is not None:
+            rebuild.close()
+    return report
+
+
+def _run_checks(
+    report: Report,
+    bundle: Bundle,
+    trusted_head: bytes | None,
+    db_url: str | None,
+    api_url: str | None,
+    live_heads: Callable[[int], tuple[int, str]] | None,
+    live_code: str | None,
+    compiling: Any,
+    rebuild: Any,
+) -> None:
+    from ledger.audit.bytecode import check_bytecode
+
     def files() -> tuple[str, dict[str, Any]]:
         check_files(bundle.directory, bundle.manifest)
         return f"{len(bundle.manifest.files)} files match the manifest's SHA-256", {}
 
     _run(report, "files", files)
     if not _run(report, "bundle", lambda: (read_data(bundle), ("every line of every file parses", {}))[1]):
-        return report
+        return
     _run(report, "headers", lambda: check_headers(bundle, trusted_head))
     receipts_ok = _run(report, "receipts", lambda: check_receipts(bundle))
 
@@ -266,5 +292,4 @@ def verify_bundle(
     if (db_url or api_url) and receipts_ok:
         from ledger.audit.compare import check_mirror
 
-        _run(report, "mirror", lambda: check_mirror(bundle, db_url=db_url, api_url=api_url, workdir=workdir))
-    return report
+        _run(report, "mirror", lambda: check_mirror(bundle, db_url=db_url, api_url=api_url, rebuild=rebuild))
