@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -108,7 +109,7 @@ def import_command(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ledger.importer import import_disbursements
+    from ledger.importer import ImportPlan, import_disbursements
 
     client = connect(rpc_url, deployment)
     progress = Progress(
@@ -120,21 +121,18 @@ def import_command(
         transient=False,
         disable=as_json,
     )
-    state: dict[str, object] = {}
+    task = progress.add_task("record", total=None, rate="-", start=False)
+    clock = {"started": 0.0, "done": 0}
 
-    def started(plan: object) -> None:
-        import time
-
-        state["task"] = progress.add_task("record", total=len(plan.to_record), rate="-")  # type: ignore[attr-defined]
-        state["t0"] = time.perf_counter()
-        state["done"] = 0
+    def started(plan: ImportPlan) -> None:
+        progress.update(task, total=len(plan.to_record))
+        progress.start_task(task)
+        clock["started"] = time.perf_counter()
 
     def advanced(count: int) -> None:
-        import time
-
-        state["done"] = int(state["done"]) + count  # type: ignore[call-overload]
-        rate = int(state["done"]) / max(time.perf_counter() - float(state["t0"]), 1e-9)  # type: ignore[arg-type]
-        progress.update(state["task"], advance=count, rate=f"{rate:,.0f}")  # type: ignore[arg-type]
+        clock["done"] += count
+        rate = clock["done"] / max(time.perf_counter() - clock["started"], 1e-9)
+        progress.update(task, advance=count, rate=f"{rate:,.0f}")
 
     with progress:
         summary = import_disbursements(client, file, batch_size=batch_size, on_start=started, on_progress=advanced)

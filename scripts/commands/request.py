@@ -7,12 +7,13 @@ from typing import Annotated
 import typer
 
 from ledger.errors import InputError
+from ledger.services import ServiceDefinition
 from scripts.commands.chain import DeploymentFile, Json, RpcUrl, connect, print_json, warn
 
 app = typer.Typer(help="Citizen service requests tracked by an unguessable code.", no_args_is_help=True)
 
 
-def _service(name: str) -> object:
+def _service(name: str) -> ServiceDefinition:
     from ledger.services import DEFAULT_SERVICES
 
     for definition in DEFAULT_SERVICES:
@@ -107,14 +108,14 @@ def advance_command(
     if state is None:
         raise RequestUnknownError(f"no request with tracking code {tracking}", "RequestUnknown", (tracking,))
     definition = _service(state.service)
-    current = definition.states[state.state]  # type: ignore[attr-defined]
-    allowed = definition.next_states(current)  # type: ignore[attr-defined]
+    current = definition.states[state.state]
+    allowed = definition.next_states(current)
     if to not in allowed:
         options = ", ".join(allowed) if allowed else f"none: {current} is final"
         raise InputError(
             f"{state.service} request in state {current} cannot go to {to!r}; allowed next states: {options}"
         )
-    result = client.advance_request(tracking, definition.state_index(to), reason)  # type: ignore[attr-defined]
+    result = client.advance_request(tracking, definition.state_index(to), reason)
     if as_json:
         print_json(
             {"tracking_code": tracking, "from": current, "to": to, "seq": result.seqs[0], "tx_hash": result.tx_hash}
