@@ -130,3 +130,16 @@ def test_unreadable_files(setup: dict[str, Any], tmp_path: Path, content: str, m
     latin.write_bytes(",".join(HEADER).encode() + b"\nP1,1,\xe9,V,,,2025-01-01\n")
     with pytest.raises(ImportFileError, match="not UTF-8"):
         plan_import(setup["client"](1), latin)
+
+
+def test_rows_grouped_by_project_keep_their_own_order(setup: dict[str, Any], tmp_path: Path) -> None:
+    moe = setup["client"](1)
+    rows = [f"{'P1' if i % 2 else 'P2'},{100 if i % 2 else 1}.00,PAY,I{i},,,2025-01-01" for i in range(20)]
+    summary = import_disbursements(moe, _csv(tmp_path / "mixed.csv", rows), batch_size=8)
+    assert (summary.recorded, summary.refused) == (20, [])
+    assert moe.project("P1").remaining == 0  # ten rows of 100.00 exactly use the allocation
+    seqs = {f"I{i}": moe.disbursement("MOE", f"I{i}").seq for i in range(20)}
+    p1 = [seqs[f"I{i}"] for i in range(1, 20, 2)]
+    p2 = [seqs[f"I{i}"] for i in range(0, 20, 2)]
+    assert p1 == sorted(p1) and p2 == sorted(p2)  # each project's rows in file order
+    assert max(p1) < min(p2)  # P1's rows went out together, before P2's
