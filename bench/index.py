@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,8 +51,12 @@ def start_chain(extra: list[str] | None = None) -> tuple[Any, str, Any, Any, Any
     return process, url, w3, contract, deployment
 
 
-def generate(w3: Any, contract: Any, events: int, state: dict[str, Any]) -> float:
-    """Add about `events` disbursements (batches of 500 across 20 projects of 4 agencies)."""
+def generate(w3: Any, contract: Any, events: int, state: dict[str, Any], budget: float | None = None) -> float:
+    """Add about `events` disbursements (batches of 500 across 20 projects of 4 agencies).
+
+    Stops early when `budget` seconds have passed: anvil slows down as its state grows (each
+    disbursement adds a storage slot), so 1M events can take over an hour on a busy machine.
+    """
     import random
 
     import httpx
@@ -81,7 +86,7 @@ def generate(w3: Any, contract: Any, events: int, state: dict[str, Any]) -> floa
     started = time.perf_counter()
     client = httpx.Client(timeout=300)
     sent = 0
-    while sent < events:
+    while sent < events and (budget is None or time.perf_counter() - started < budget):
         project, agency = state["projects"][(state["voucher"] // BATCH) % len(state["projects"])]
         items = []
         for _ in range(BATCH):
@@ -334,6 +339,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--naive-sample", type=int, default=5_000)
     parser.add_argument("--rss-events", type=int, default=1_000_000)
+    parser.add_argument("--rss-budget", type=float, default=900.0, help="seconds allowed to generate the RSS chain")
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--rpc")
     parser.add_argument("--db")
@@ -419,9 +425,18 @@ def main() -> int:
         emit(bench="index", step="follow", goal_seconds=10, **latency)
 
         if args.rss_events > total:
-            gen = generate(w3, contract, args.rss_events - contract.functions.ledgerHead().call()[0], state)
+            gen = generate(
+                w3, contract, args.rss_events - contract.functions.ledgerHead().call()[0], state, args.rss_budget
+            )
             total = contract.functions.ledgerHead().call()[0]
-            emit(bench="index", step="generate", events=total, seconds=round(gen, 1))
+            emit(
+                bench="index",
+                step="generate",
+                events=total,
+                seconds=round(gen, 1),
+                events_goal=args.rss_events,
+                stopped_by_time_budget=total < args.rss_events,
+            )
             big = run_indexer(url, f"sqlite:///{work / 'big.db'}", deployment_path)
             emit(
                 bench="index",
@@ -438,6 +453,7 @@ def main() -> int:
             )
     finally:
         node.stop(process)
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
