@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     except _click_errors.ClickException as exc:  # usage errors: the usage line and one reason
         exc.show()
         sys.exit(exc.exit_code)
-    except _click_errors.Abort:
+    except typer.Abort:  # a prompt answered with Ctrl-C or Ctrl-D
         typer.echo("aborted", err=True)
         sys.exit(1)
     if isinstance(code, int) and code:

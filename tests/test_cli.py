@@ -46,3 +46,19 @@ def test_every_command_of_the_architecture_has_help(capsys: pytest.CaptureFixtur
             assert exc.code in (0, None), command
         out = capsys.readouterr().out
         assert out.startswith(f"Usage: govledger {' '.join(command)}"), (command, out[:200])
+
+
+def test_an_aborted_prompt_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    import scripts.govledger as cli
+
+    def abort(**_: object) -> None:
+        raise typer.Abort()
+
+    monkeypatch.setattr(cli, "app", abort)
+    monkeypatch.setattr(cli, "_load", lambda: None)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == "aborted\n"
