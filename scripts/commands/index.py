@@ -58,8 +58,16 @@ class _KeyValueFormatter(logging.Formatter):
         return f"{self.formatTime(record)} {record.levelname.lower()} {record.getMessage()} {fields}".rstrip()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (it may be replaced, e.g. under test capture)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _configure_logging(as_json: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler(sys.stderr)
     handler.setFormatter(_KeyValueFormatter(as_json))
     root = logging.getLogger("govledger")
     root.handlers[:] = [handler]
