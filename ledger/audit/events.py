@@ -39,6 +39,7 @@ class EventSpec:
     data_types: tuple[str, ...]  # the non-indexed ones, for abi_decode
     head_types: tuple[str, ...]  # what abi.encode covers: prevHead, seq, selector, fields...
     static: bool  # every parameter is a one-word value type: decoded and hashed by slicing words
+    checks: tuple[Any, ...] = ()  # static events: per parameter, word -> value (strict)
 
 
 # One-word value types and the check each word must pass (ABI strict mode: clean padding).
@@ -49,7 +50,7 @@ def _static_check(kind: str) -> Any:
         return lambda word: {bytes(32): False, bytes(31) + b"\1": True}[word]
     if kind == "address":
         return lambda word: "0x" + word[12:].hex() if not any(word[:12]) else _bad(kind)
-    if kind.startswith("uint"):
+    if kind.startswith("uint") and kind[4:].isdigit():
         bits = int(kind[4:])
         return lambda word: int.from_bytes(word, "big") if int.from_bytes(word, "big") >> bits == 0 else _bad(kind)
     return None
@@ -81,6 +82,7 @@ def event_specs() -> dict[bytes, EventSpec]:
             data_types=tuple(t for t, i in zip(types, indexed, strict=True) if not i),
             head_types=("bytes32", "uint64", "bytes32") + types[1:-1],
             static=all(_static_check(t) is not None for t in types),
+            checks=tuple(_static_check(t) for t in types),
         )
     return specs
 
@@ -149,7 +151,7 @@ def _decode_static(spec: EventSpec, log: Log, block_number: int, tx_index: int, 
             words.append(data[offset : offset + 32])
             offset += 32
     try:
-        values = [_static_check(kind)(word) for kind, word in zip(spec.types, words, strict=True)]
+        values = [check(word) for check, word in zip(spec.checks, words, strict=True)]
     except (ValueError, KeyError) as exc:
         raise ReplayError(f"block {block_number} log {log_index}: {spec.name} does not decode: {exc!r}") from None
     fields = dict(zip(spec.names[1:-1], values[1:-1], strict=True))
