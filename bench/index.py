@@ -86,6 +86,7 @@ def generate(w3: Any, contract: Any, events: int, state: dict[str, Any], budget:
     started = time.perf_counter()
     client = httpx.Client(timeout=300)
     sent = 0
+    last_tx = None
     while sent < events and (budget is None or time.perf_counter() - started < budget):
         project, agency = state["projects"][(state["voucher"] // BATCH) % len(state["projects"])]
         items = []
@@ -108,7 +109,10 @@ def generate(w3: Any, contract: Any, events: int, state: dict[str, Any], budget:
         if "error" in answer:
             raise RuntimeError(answer["error"])
         sent += BATCH
+        last_tx = answer["result"]
     client.close()
+    if sent:  # anvil mines asynchronously: count only what is on chain
+        w3.eth.wait_for_transaction_receipt(last_tx, timeout=600)
     return time.perf_counter() - started
 
 
