@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import time
@@ -33,13 +34,24 @@ def rpc_ready(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def anvil_binary() -> str:
+    """anvil from node_modules (npm ships it for Linux x64), else one on PATH (Foundry's installer)."""
+    if ANVIL_BIN.exists():
+        return str(ANVIL_BIN)
+    on_path = shutil.which("anvil")
+    if on_path:
+        return on_path
+    raise NodeError(
+        f"anvil is not installed at {ANVIL_BIN}: run `npm ci` in the project root "
+        "(on a platform other than Linux x64, install Foundry's anvil and put it on PATH)"
+    )
+
+
 def anvil_command(
     port: int, state: Path | None = None, *, chain_id: int = 31337, extra: list[str] | None = None
 ) -> list[str]:
     """The anvil command line. Loopback only; `--state` loads and saves the chain."""
-    if not ANVIL_BIN.exists():
-        raise NodeError(f"anvil is not installed at {ANVIL_BIN}; run `npm ci` in the project root")
-    command = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id), "--silent"]
+    command = [anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id), "--silent"]
     if state is not None:
         # --state loads at start and dumps on exit; the interval dump survives a crash.
         command += ["--state", str(state), "--state-interval", "5"]
