@@ -112,11 +112,32 @@ def report(line: str) -> None:
     print(line)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    # Figures travel with the test report, so that under xdist the controller prints them too.
+    outcome = yield
+    if call.when == "teardown":
+        result = outcome.get_result()
+        result.user_properties.extend(("contract-figure", line) for line in FIGURES)
+        FIGURES.clear()
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if FIGURES:
+    lines = [
+        value
+        for key in ("passed", "failed", "error", "")
+        for test_report in terminalreporter.stats.get(key, [])
+        for name, value in getattr(test_report, "user_properties", [])
+        if name == "contract-figure"
+    ]
+    if lines:
         terminalreporter.section("contract suite figures")
-        for line in FIGURES:
+        for line in dict.fromkeys(lines):
             terminalreporter.write_line(line)
+        planted = [line for line in lines if line.startswith("planted bug ")]
+        if planted:
+            killed = sum(1 for line in planted if not line.endswith("NOTHING"))
+            terminalreporter.write_line(f"planted bugs killed: {killed}/{len(planted)}")
 
 
 @pytest.fixture(scope="session")
