@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
             from indexer.db import upgrade
 
             upgrade(settings.database_url)
-        typer.echo(f"serving the govledger API on http://{host}:{port} (docs at /docs)", err=True)
+        typer.echo(f"serving the dashboard on http://{host}:{port}/ and the API under /v1 (docs at /docs)", err=True)
         uvicorn.run(
             "api.app:create_app",
             factory=True,
