@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 
 from indexer import decode as ev
+from indexer import workdays
 from indexer.db import Store
 from indexer.errors import GapError
-from indexer.workdays import WorkingCalendar, bangkok_date
+from indexer.workdays import bangkok_date
 
 EVENT_COLUMNS = (
     "seq",
@@ -257,7 +258,7 @@ class RequestState:
         )
 
 
-CALENDAR = WorkingCalendar()
+CALENDAR = workdays.CALENDAR
 
 
 def deadline_of(service: ServiceState, state: int, entered_time: int) -> str | None:

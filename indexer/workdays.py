@@ -42,6 +42,24 @@ class WorkingCalendar:
                 counted += 1
         return day
 
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days ``d`` with ``start < d <= end``; 0 when ``end`` is not after ``start``."""
+        count = 0
+        day = start
+        # Steps last days to months; a plain walk is fast enough and obviously right.
+        while day < end:
+            day += _ONE_DAY
+            if self.is_working_day(day):
+                count += 1
+        return count
+
+
+# One calendar for the indexer's deadlines and the API's "days taken", so the two never disagree.
+CALENDAR = WorkingCalendar()
+is_working_day = CALENDAR.is_working_day
+add_working_days = CALENDAR.add_working_days
+working_days_between = CALENDAR.working_days_between
+
 
 def bangkok_date(timestamp: int) -> date:
     """The Bangkok calendar date of a Unix timestamp (block time)."""

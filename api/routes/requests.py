@@ -19,7 +19,7 @@ from api.errors import NotFoundError
 from api.render import iso_utc
 from api.responses import json_answer
 from api.schemas import RequestPublic
-from api.workdays import bangkok_date, working_days_between
+from indexer.workdays import bangkok_date, working_days_between
 from ledger.types import ValueFormatError, decode_tracking, encode_tracking
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"], dependencies=[Strict])

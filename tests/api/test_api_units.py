@@ -12,7 +12,7 @@ from api.errors import InvalidParameterError, SettingsError
 from api.guard import TokenBuckets
 from api.responses import matches
 from api.routes.services import quantile
-from api.workdays import add_working_days, is_working_day, working_days_between
+from indexer.workdays import add_working_days, is_working_day, working_days_between
 
 SECRET = b"k" * 32
 
