@@ -8,8 +8,12 @@ Codes (the data has no official project code, so one is derived; the same input 
 the same code, whatever file or row order it comes in):
 
 * names are normalised first: Unicode NFC, runs of white space collapsed to one space, trimmed;
-* **agency code** = ``"BU-"`` + the first 10 hex digits (upper case) of
-  SHA-256(UTF-8 of ``"unit|" + BUDGETARY_UNIT``), e.g. ``BU-86200C034E``;
+* **ministry code** = ``"M-"`` + the first 8 hex digits (upper case) of
+  SHA-256(UTF-8 of ``"ministry|" + MINISTRY``), e.g. ``M-59AE5AA8``;
+* **agency code** of a budgetary unit = its ministry's code + ``"/BU-"`` + the first 10 hex
+  digits (upper case) of SHA-256(UTF-8 of ``"unit|" + BUDGETARY_UNIT``), e.g.
+  ``M-59AE5AA8/BU-86200C034E``. An agency code ``PARENT/CHILD`` belongs to the agency
+  ``PARENT``, so the ministry of every unit can be read from the chain;
 * **project code** = ``"<B.E. fiscal year>-"`` + the first 12 hex digits (upper case) of
   SHA-256(UTF-8 of ``"<fiscal year>|<BUDGETARY_UNIT>|<BUDGET_PLAN>|<kind>|<name>"``), where
   kind/name is ``output``/OUTPUT, ``project``/PROJECT, or ``plan``/BUDGET_PLAN for rows that
@@ -18,14 +22,18 @@ the same code, whatever file or row order it comes in):
 One project per (agency, plan, output or project or plan); its allocation is the sum of the
 AMOUNT of its rows whose FISCAL_YEAR is the imported fiscal year (multi-year commitments repeat
 a row per year: only this year's row counts). Its on-chain name is the output, project or
-plan name; the agency's name is the budgetary unit's Thai name.
+plan name; the agency's name is the budgetary unit's Thai name. Each ministry is registered as an
+agency too (before its units), named with the bill's MINISTRY text; it gets no recorder key.
 
 Rows of the imported year are refused, with their ITEM_ID and reason, when: the AMOUNT is not
 written like ``"1,234,567"`` (optionally ``.0``-style decimals) - e.g. ``"25,000,0"`` or
 ``"2535"``; it has more than two non-zero decimals (the extraction's split of a multi-year
 commitment, ``"3,365,466.6666666665"``); the extraction's DEBUG_LOG says the amount format is
-wrong; BUDGETARY_UNIT or BUDGET_PLAN is empty; the ITEM_ID repeats. Rows whose DEBUG_LOG warns
-only about category levels are imported (the categories are not used) and counted.
+wrong; MINISTRY, BUDGETARY_UNIT or BUDGET_PLAN is empty; the ITEM_ID repeats; the BUDGETARY_UNIT
+is listed under more than one MINISTRY in the file (the bill lists each unit under one ministry,
+and a project code, derived from the unit's name, cannot tell the two apart: such a unit is
+refused whole rather than merged or guessed). Rows whose DEBUG_LOG warns only about category
+levels are imported (the categories are not used) and counted.
 
 Re-running changes nothing: agencies and projects that exist with the same agency, year and
 allocation are left alone; a project that exists with other values is reported as a conflict
@@ -47,7 +55,7 @@ from ledger.client import LedgerClient, ProjectSpec
 from ledger.errors import ImportFileError
 from ledger.types import BE_OFFSET
 
-REQUIRED = ("ITEM_ID", "REF_DOC", "BUDGETARY_UNIT", "BUDGET_PLAN", "OUTPUT", "PROJECT", "FISCAL_YEAR", "AMOUNT")
+REQUIRED = ("ITEM_ID", "REF_DOC", "MINISTRY", "BUDGETARY_UNIT", "BUDGET_PLAN", "OUTPUT", "PROJECT", "FISCAL_YEAR", "AMOUNT")
 _AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})*)(?:\.(\d+))?")
 
 
@@ -59,9 +67,14 @@ def _digest(text: str, digits: int) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:digits].upper()
 
 
-def agency_code(unit: str) -> str:
-    """The derived code of a budgetary unit (see the module docstring)."""
-    return "BU-" + _digest("unit|" + normalise(unit), 10)
+def ministry_code(ministry: str) -> str:
+    """The derived code of a ministry (see the module docstring)."""
+    return "M-" + _digest("ministry|" + normalise(ministry), 8)
+
+
+def agency_code(ministry: str, unit: str) -> str:
+    """The derived code of a budgetary unit of a ministry: ``<ministry code>/BU-<10 hex>``."""
+    return ministry_code(ministry) + "/BU-" + _digest("unit|" + normalise(unit), 10)
 
 
 def project_code(fiscal_year: int, unit: str, plan: str, kind: str, name: str) -> str:
@@ -90,7 +103,8 @@ class BudgetPlan:
     imported_rows: int = 0
     other_year_rows: int = 0
     warned_rows: int = 0  # imported although DEBUG_LOG has a (category) warning
-    agencies: dict[str, str] = field(default_factory=dict)  # code -> Thai name
+    ministries: dict[str, str] = field(default_factory=dict)  # code -> the bill's MINISTRY text
+    agencies: dict[str, str] = field(default_factory=dict)  # budgetary units: code -> Thai name
     projects: dict[str, ProjectSpec] = field(default_factory=dict)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (ITEM_ID, reason)
 
@@ -132,6 +146,12 @@ def plan_budget(path: Path, fiscal_year: int | None = None) -> BudgetPlan:
         fiscal_year = int(years.most_common(1)[0][0])  # type: ignore[arg-type]
     plan = BudgetPlan(fiscal_year=fiscal_year, rows=len(records))
     gregorian = str(fiscal_year - BE_OFFSET)
+    ministries_of: dict[str, set[str]] = {}
+    for record in records:
+        if (record.get("FISCAL_YEAR") or "").strip() == gregorian:
+            unit, ministry = normalise(record.get("BUDGETARY_UNIT") or ""), normalise(record.get("MINISTRY") or "")
+            if unit and ministry:
+                ministries_of.setdefault(unit, set()).add(ministry)
     seen: set[str] = set()
     sums: Counter[str] = Counter()
     names: dict[str, tuple[str, str]] = {}
@@ -148,11 +168,19 @@ def plan_budget(path: Path, fiscal_year: int | None = None) -> BudgetPlan:
             else:
                 plan.other_year_rows += 1
             continue
+        ministry = normalise(record.get("MINISTRY") or "")
         unit = normalise(record.get("BUDGETARY_UNIT") or "")
         budget_plan = normalise(record.get("BUDGET_PLAN") or "")
         debug = record.get("DEBUG_LOG") or ""
+        if not ministry:
+            plan.refused.append((item, "MINISTRY is empty"))
+            continue
         if not unit:
             plan.refused.append((item, "BUDGETARY_UNIT is empty"))
+            continue
+        if len(ministries_of[unit]) > 1:
+            listed = ", ".join(sorted(ministries_of[unit]))
+            plan.refused.append((item, f"BUDGETARY_UNIT is listed under more than one MINISTRY '{listed}'"))
             continue
         if not budget_plan:
             plan.refused.append((item, "BUDGET_PLAN is empty"))
@@ -169,7 +197,8 @@ def plan_budget(path: Path, fiscal_year: int | None = None) -> BudgetPlan:
         project = normalise(record.get("PROJECT") or "")
         kind, name = ("output", output) if output else ("project", project) if project else ("plan", budget_plan)
         code = project_code(fiscal_year, unit, budget_plan, kind, name)
-        agency = agency_code(unit)
+        agency = agency_code(ministry, unit)
+        plan.ministries[ministry_code(ministry)] = ministry
         plan.agencies[agency] = unit
         names[code] = (agency, name)
         sums[code] += amount
@@ -184,7 +213,7 @@ def plan_budget(path: Path, fiscal_year: int | None = None) -> BudgetPlan:
 @dataclass
 class BudgetImport:
     plan: BudgetPlan
-    agencies_added: int = 0
+    agencies_added: int = 0  # ministries and units
     agencies_existing: int = 0
     projects_added: int = 0
     projects_existing: int = 0
@@ -196,10 +225,13 @@ class BudgetImport:
 
 
 def import_budget(client: LedgerClient, path: Path, fiscal_year: int | None = None) -> BudgetImport:
-    """Register the file's agencies, projects and allocations (registrar key); idempotent."""
+    """Register the file's ministries, units, projects and allocations (registrar key); idempotent.
+
+    Ministries come first, so a unit's parent is on the chain before the unit.
+    """
     plan = plan_budget(path, fiscal_year)
     result = BudgetImport(plan)
-    for code, name in sorted(plan.agencies.items()):
+    for code, name in [*sorted(plan.ministries.items()), *sorted(plan.agencies.items())]:
         if client.agency_exists(code):
             result.agencies_existing += 1
         else:

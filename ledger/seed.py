@@ -158,7 +158,7 @@ class Seeder:
         self.progress(f"importing budget lines from {budget_file.name}")
         budget = import_budget(self.admin, budget_file, DEMO_FISCAL_YEAR)
         projects = {code: (spec.agency, spec.allocation) for code, spec in budget.plan.projects.items()}
-        s.agencies = len(budget.plan.agencies)
+        s.agencies = len(budget.plan.ministries) + len(budget.plan.agencies)
         s.projects = len(projects)
         s.allocated = budget.allocated
 
@@ -166,6 +166,7 @@ class Seeder:
             if not self.admin.agency_exists(code):
                 self.admin.register_agency(code, name, name_en)
             s.agencies += 1
+        # Recorder keys per budgetary unit (and demo agency); ministries record nothing themselves.
         agencies = sorted(set(budget.plan.agencies) | {SCHOOL[0], LOAN_FUND[0]})
         self.progress(f"adding and funding recorder keys for {len(agencies)} agencies")
         missing = [a for a in agencies if self.admin.agency_of(demo_key(a).address) is None]
