@@ -78,7 +78,7 @@ AMENDMENT_COLUMNS = (
     "block_time",
     "tx_hash",
 )
-AGENCY_COLUMNS = ("code", "name", "name_en", "seq", "block_number", "block_time")
+AGENCY_COLUMNS = ("code", "name", "name_en", "ministry_code", "seq", "block_number", "block_time")
 RECORDER_COLUMNS = ("added_seq", "agency_code", "address", "added_block", "added_time")
 SERVICE_COLUMNS = ("code", "states", "time_limit_days", "roles", "transitions", "seq", "block_number", "block_time")
 TRANSITION_COLUMNS = (
@@ -413,7 +413,8 @@ class BatchWriter:
 
 
 def on_agency_registered(w: BatchWriter, e: ev.AgencyRegistered, block_time: int) -> None:
-    w.agencies.append((e.agency, e.name, e.name_en, e.seq, e.block_number, block_time))
+    ministry = e.agency.split("/", 1)[0]  # an agency's ministry is the root of its code
+    w.agencies.append((e.agency, e.name, e.name_en, ministry, e.seq, e.block_number, block_time))
 
 
 def on_recorder_added(w: BatchWriter, e: ev.RecorderAdded, block_time: int) -> None:

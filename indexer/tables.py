@@ -93,11 +93,15 @@ class Ledger(SQLModel, table=True):
 
 
 class Agency(SQLModel, table=True):
+    """An agency. A code ``PARENT/CHILD`` belongs to ``PARENT``; the root of the code is its ministry."""
+
     __tablename__ = "agencies"
+    __table_args__ = (Index("ix_agencies_ministry", "ministry_code", "code"),)
 
     code: str = Field(primary_key=True, max_length=66)
     name: str  # Thai name
     name_en: str
+    ministry_code: str = Field(max_length=66)  # code before the first "/", or the whole code
     seq: int = _big()
     block_number: int = _big()
     block_time: int = _big()
