@@ -55,7 +55,17 @@ from ledger.client import LedgerClient, ProjectSpec
 from ledger.errors import ImportFileError
 from ledger.types import BE_OFFSET
 
-REQUIRED = ("ITEM_ID", "REF_DOC", "MINISTRY", "BUDGETARY_UNIT", "BUDGET_PLAN", "OUTPUT", "PROJECT", "FISCAL_YEAR", "AMOUNT")
+REQUIRED = (
+    "ITEM_ID",
+    "REF_DOC",
+    "MINISTRY",
+    "BUDGETARY_UNIT",
+    "BUDGET_PLAN",
+    "OUTPUT",
+    "PROJECT",
+    "FISCAL_YEAR",
+    "AMOUNT",
+)
 _AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})*)(?:\.(\d+))?")
 
 

@@ -24,9 +24,7 @@ MALFORMED = {
 }
 
 
-def _independent_totals(
-    path: Path, skip: set[str]
-) -> tuple[int, dict[tuple[str, str, str], int], dict[str, str]]:
+def _independent_totals(path: Path, skip: set[str]) -> tuple[int, dict[tuple[str, str, str], int], dict[str, str]]:
     """Rows, per-(unit, plan, output/project) sums and each unit's ministry for 2022, without ledger.budget."""
     sums: dict[tuple[str, str, str], int] = defaultdict(int)
     ministry_of: dict[str, str] = {}
@@ -180,11 +178,12 @@ def test_a_unit_under_two_ministries_is_refused_not_merged(tmp_path: Path) -> No
     unit = "กรมส่งเสริมการค้าระหว่างประเทศ"
     moved = {"2022.3.7.1000", "2022.3.7.1001"}
     original = plan_budget(VOLUME_7)
-    unit_rows = [
-        row["ITEM_ID"]
-        for row in csv.DictReader(open(VOLUME_7, encoding="utf-8-sig"))
-        if row["BUDGETARY_UNIT"] == unit and row["FISCAL_YEAR"] == "2022"
-    ]
+    with open(VOLUME_7, encoding="utf-8-sig", newline="") as handle:
+        unit_rows = [
+            row["ITEM_ID"]
+            for row in csv.DictReader(handle)
+            if row["BUDGETARY_UNIT"] == unit and row["FISCAL_YEAR"] == "2022"
+        ]
     assert moved < set(unit_rows), "the chosen rows must belong to the unit"
 
     def move(row: dict[str, str]) -> dict[str, str]:

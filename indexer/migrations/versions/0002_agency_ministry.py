@@ -23,9 +23,7 @@ def upgrade() -> None:
     agencies = sa.table("agencies", sa.column("code", sa.String), sa.column("ministry_code", sa.String))
     connection = op.get_bind()
     for (code,) in connection.execute(sa.select(agencies.c.code)).all():
-        connection.execute(
-            agencies.update().where(agencies.c.code == code).values(ministry_code=code.split("/", 1)[0])
-        )
+        connection.execute(agencies.update().where(agencies.c.code == code).values(ministry_code=code.split("/", 1)[0]))
     with op.batch_alter_table("agencies", schema=None) as batch_op:
         batch_op.alter_column("ministry_code", server_default=None)
         batch_op.create_index("ix_agencies_ministry", ["ministry_code", "code"], unique=False)
