@@ -59,9 +59,10 @@ class ProvenancePublic(Public):
 
 
 class AgencyPublic(Public):
-    code: str
+    code: str = Field(description="A code PARENT/CHILD belongs to the agency PARENT")
     name: str = Field(description="Thai name")
     name_en: str = Field(description="English name; empty when none was registered")
+    ministry: str = Field(description="Code of the agency's ministry: the root of its code (before the first /)")
     recorders: list[str] = Field(description="Addresses that record for the agency now (EIP-55)")
     registered: ProvenancePublic
 
@@ -206,6 +207,21 @@ class ServiceStatsPublic(Public):
 class AgencyTotalsPublic(Public):
     agency: str
     name: str
+    ministry: str = Field(description="Code of the agency's ministry: the root of its code (before the first /)")
+    projects: int = Field(ge=0)
+    allocated: str = money()
+    disbursed: str = money()
+    reversed: str = money()
+    net: str = money()
+
+
+class MinistryTotalsPublic(Public):
+    """The totals of every agency whose code has this root, the ministry's own projects included."""
+
+    code: str = Field(description="The ministry's agency code")
+    name: str = Field(description="Thai name; empty when the ministry is not registered as an agency")
+    name_en: str = Field(description="English name; empty when none was registered")
+    agencies: int = Field(ge=1, description="Agencies of the ministry with projects in the totals")
     projects: int = Field(ge=0)
     allocated: str = money()
     disbursed: str = money()
@@ -221,6 +237,7 @@ class SummaryPublic(Public):
     reversed: str = money()
     net: str = money()
     remaining: str = money()
+    ministries: list[MinistryTotalsPublic] = Field(description="By ministry (the root of the agency code)")
     agencies: list[AgencyTotalsPublic]
 
 

@@ -17,7 +17,8 @@ from api.schemas import AgencyDetailPublic, AgencyListPublic
 router = APIRouter(prefix="/v1/agencies", tags=["agencies"], dependencies=[Strict])
 
 _SELECT = """
-SELECT a.code, a.name, a.name_en, a.seq, e.head, e.tx_hash, e.block_number, e.block_hash, e.log_index, a.block_time
+SELECT a.code, a.name, a.name_en, a.ministry_code,
+  a.seq, e.head, e.tx_hash, e.block_number, e.block_hash, e.log_index, a.block_time
 FROM agencies a JOIN events e ON e.seq = a.seq
 """
 
@@ -39,11 +40,12 @@ async def _recorders(request: Request, codes: list[str]) -> dict[str, list[str]]
 
 
 def _agency(row: Any, recorders: list[str]) -> dict[str, Any]:
-    code, name, name_en, seq, head, tx_hash, block_number, block_hash, log_index, at = row
+    code, name, name_en, ministry, seq, head, tx_hash, block_number, block_hash, log_index, at = row
     return {
         "code": code,
         "name": name,
         "name_en": name_en,
+        "ministry": ministry,
         "recorders": recorders,
         "registered": provenance(seq, head, tx_hash, block_number, block_hash, log_index, at),
     }
@@ -66,7 +68,8 @@ async def list_agencies(request: Request, limit: Limit = 50, cursor: Cursor | No
     return json_answer(request, {"items": items, "next_cursor": next_cursor})
 
 
-@router.get("/{code}", response_model=AgencyDetailPublic, summary="One agency with its budget totals")
+# ``:path``: agency codes may contain "/" (``MOE/OBEC``); PathCode still checks the whole code.
+@router.get("/{code:path}", response_model=AgencyDetailPublic, summary="One agency with its budget totals")
 async def get_agency(request: Request, code: PathCode) -> Response:
     mirror = request.app.state.mirror
     row = await mirror.fetch_one(f"{_SELECT} WHERE a.code = :code", {"code": code})

@@ -89,7 +89,8 @@ async def list_projects(
     return json_answer(request, {"items": [_project(row) for row in rows], "next_cursor": next_cursor})
 
 
-@router.get("/{code}", response_model=ProjectDetailPublic, summary="One project: allocation, totals, amendments")
+# ``:path``: codes may contain "/"; PathCode still checks the whole code.
+@router.get("/{code:path}", response_model=ProjectDetailPublic, summary="One project: allocation, totals, amendments")
 async def get_project(request: Request, code: PathCode) -> Response:
     mirror = request.app.state.mirror
     row = await mirror.fetch_one(

@@ -35,6 +35,8 @@ def utc(text: str) -> int:
 # Genesis before every scripted timestamp; January 2027 has no Thai public holiday after the 1st.
 GENESIS = utc("2027-01-04T00:00:00")
 FINAL_TIME = utc("2027-02-01T03:00:00")  # the last block: "now" for open deadlines
+OBEC_PROJECT = "MOE/OBEC/2570-001"  # a project code with "/" in it
+ACCOUNTS = 12  # anvil's unlocked accounts: the admin and one recorder per agency (one spare)
 
 
 @dataclass
@@ -227,11 +229,16 @@ def seed(rpc_url: str) -> Scenario:
         scenario.budget_projects.append(code)
     s.projects(budget_rows)
 
+    # A unit of the Ministry of Education: its code is under MOE's, and so is a project code.
+    s.agency("MOE/OBEC", "สำนักงานคณะกรรมการการศึกษาขั้นพื้นฐาน", "Office of the Basic Education Commission", acc[10])
+    s.projects([(OBEC_PROJECT, "MOE/OBEC", 2570, parse_baht("400000"), "โครงการพัฒนาครูทั่วประเทศ")])
+
     s.pay("MOE", "MOE-2570-001", "V-0001", "12,345.67", "0105556000001", utc("2027-01-05T03:00:00"))
     s.pay("MOE", "MOE-2570-001", "V-0002", "500.00", "SUP-001", utc("2027-01-05T04:00:00"))
     s.pay("MOE", "MOE-2570-002", "V-0003", "100000.00", "SUP-002", utc("2027-01-06T03:00:00"))
     s.pay("MOE", "MOE-2569-001", "V-0004", "1.00", "SUP-001", utc("2027-01-07T03:00:00"))
     s.pay("MOPH", "MOPH-2570-001", "V-0001", "750000", "HOSP-01", utc("2027-01-07T04:00:00"))
+    s.pay("MOE/OBEC", OBEC_PROJECT, "V/OBEC/0001", "3,000.25", "SUP-OBEC", utc("2027-01-07T05:00:00"))
     s.pay_batch(
         "MOE",
         "MOE-2570-001",

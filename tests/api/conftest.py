@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_scenario import GENESIS, Scenario, build_mirror, seed, settings_for
+from api_scenario import ACCOUNTS, GENESIS, Scenario, build_mirror, seed, settings_for
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -21,7 +21,7 @@ from ledger import node
 @pytest.fixture(scope="session")
 def scenario_chain() -> Iterator[Scenario]:
     # Our own anvil: the script sets block timestamps, which must not disturb other suites.
-    process, url = node.start_anvil(extra=["--timestamp", str(GENESIS)])
+    process, url = node.start_anvil(extra=["--timestamp", str(GENESIS), "--accounts", str(ACCOUNTS)])
     try:
         yield seed(url)
     finally:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from api_scenario import Scenario
+from api_scenario import OBEC_PROJECT, Scenario
 from web3 import HTTPProvider, Web3
 
 from indexer.digest import mirror_digest
@@ -49,6 +49,7 @@ def test_agencies_pages_cover_every_agency_once(client: Any, scenario_chain: Sce
     for code, (name, name_en) in scenario_chain.agencies.items():
         assert (by_code[code]["name"], by_code[code]["name_en"]) == (name, name_en)
         assert by_code[code]["recorders"] == scenario_chain.recorders[code]
+        assert by_code[code]["ministry"] == code.split("/")[0]
 
 
 def test_agency_detail_totals(client: Any, scenario_chain: Scenario) -> None:
@@ -71,7 +72,8 @@ def test_agency_detail_totals(client: Any, scenario_chain: Scenario) -> None:
     ("params", "expected"),
     [
         ({"agency": "MOE"}, ["MOE-2569-001", "MOE-2570-001", "MOE-2570-002"]),
-        ({"fiscal_year": 2570}, ["MOE-2570-001", "MOE-2570-002", "MOPH-2570-001", "SLF-2570-001"]),
+        ({"fiscal_year": 2570}, ["MOE-2570-001", "MOE-2570-002", OBEC_PROJECT, "MOPH-2570-001", "SLF-2570-001"]),
+        ({"agency": "MOE/OBEC"}, [OBEC_PROJECT]),
         ({"agency": "MOE", "fiscal_year": 2569}, ["MOE-2569-001"]),
         ({"q": "อาหารกลางวัน"}, ["MOE-2570-001"]),  # Thai project name
         ({"q": "WI-FI"}, ["MOE-2570-002"]),  # English words, any case
@@ -250,6 +252,55 @@ def test_summary_totals(client: Any, scenario_chain: Scenario, fiscal_year: int 
     )
     assert [a["agency"] for a in body["agencies"]] == sorted({p["agency"] for p in projects.values()})
     assert sum(int(a["allocated"].replace(".", "")) for a in body["agencies"]) == allocated
+    # By ministry: the root of each agency code; recomputed here from the scenario's inputs.
+    ministries: dict[str, dict[str, Any]] = {}
+    for project in projects.values():
+        ministry = project["agency"].split("/")[0]
+        row = ministries.setdefault(ministry, {"agencies": set(), "projects": 0, "allocated": 0})
+        row["agencies"].add(project["agency"])
+        row["projects"] += 1
+        row["allocated"] += project["allocation"]
+    assert [m["code"] for m in body["ministries"]] == sorted(ministries)
+    for m in body["ministries"]:
+        wanted = ministries[m["code"]]
+        paid, undone = net_of(
+            scenario_chain, lambda p, code=m["code"]: p.project in projects and p.agency.split("/")[0] == code
+        )
+        assert (m["name"], m["name_en"]) == scenario_chain.agencies[m["code"]]
+        assert (m["agencies"], m["projects"]) == (len(wanted["agencies"]), wanted["projects"])
+        assert (m["allocated"], m["disbursed"], m["reversed"], m["net"]) == (
+            format_baht(wanted["allocated"]),
+            format_baht(paid),
+            format_baht(undone),
+            format_baht(paid - undone),
+        )
+    for a in body["agencies"]:
+        assert a["ministry"] == a["agency"].split("/")[0]
+    if fiscal_year in (None, 2570):
+        moe = next(m for m in body["ministries"] if m["code"] == "MOE")
+        assert moe["agencies"] == 2  # MOE itself and MOE/OBEC
+
+
+def test_codes_with_a_slash(client: Any, scenario_chain: Scenario) -> None:
+    """Hierarchical codes work in paths: an agency under MOE, and a project code with "/"."""
+    agency = client.get("/v1/agencies/MOE/OBEC")
+    assert agency.status_code == 200, agency.text
+    body = agency.json()
+    assert (body["code"], body["ministry"]) == ("MOE/OBEC", "MOE")
+    assert body["name"] == scenario_chain.agencies["MOE/OBEC"][0]
+    assert body["recorders"] == scenario_chain.recorders["MOE/OBEC"]
+    paid, undone = net_of(scenario_chain, lambda p: p.agency == "MOE/OBEC")
+    assert paid > 0 and (body["project_count"], body["net"]) == (1, format_baht(paid - undone))
+    assert client.get("/v1/agencies/MOE").json()["ministry"] == "MOE"
+    project = client.get(f"/v1/projects/{OBEC_PROJECT}")
+    assert project.status_code == 200, project.text
+    assert (project.json()["code"], project.json()["agency"]) == (OBEC_PROJECT, "MOE/OBEC")
+    assert project.json()["allocation"] == format_baht(scenario_chain.projects[OBEC_PROJECT]["allocation"])
+    # The whole path is still one code, checked by its pattern.
+    assert client.get("/v1/agencies/MOE/NOPE").status_code == 404
+    assert client.get("/v1/agencies/MOE/" + "X" * 40).status_code in (400, 422)
+    assert client.get("/v1/agencies/MOE/OB%20EC").status_code in (400, 422)
+    assert client.get("/v1/projects/MOE//2570").status_code in (404, 400, 422)
 
 
 def test_checkpoint_matches_chain_and_indexer_digest(client: Any, scenario_chain: Scenario, sqlite_url: str) -> None:
