@@ -224,10 +224,24 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "total": ("รวม", "Total"),
     "of_allocation": ("ของงบจัดสรร", "of the allocation"),
-    "ministry_note": (
-        "สำเนาบนบล็อกเชนบันทึกหน่วยรับงบประมาณ (กรม/สำนักงาน) แต่ละหน่วยสังกัดกระทรวงตามชื่อหน่วยงาน",
-        "The chain records budgetary units (departments and offices); each belongs to the ministry in its name.",
+    "ministry": ("กระทรวง", "Ministry"),
+    "by_ministry": ("งบประมาณรายกระทรวง", "Budget by ministry"),
+    "chart_by_ministry": (
+        "แผนภูมิแท่ง: งบที่ได้รับจัดสรรเทียบกับเบิกจ่ายสุทธิ รายกระทรวง",
+        "Bar chart: allocated versus net disbursed, by ministry",
     ),
+    "ministry_rule": (
+        "หน่วยงานสังกัดกระทรวงตามรหัสบนบล็อกเชน: รหัส กระทรวง/หน่วยงาน เช่น M-59AE5AA8/BU-86200C034E สังกัด M-59AE5AA8",
+        "An agency belongs to the ministry at the root of its code on the chain: MINISTRY/UNIT, e.g."
+        " M-59AE5AA8/BU-86200C034E belongs to M-59AE5AA8.",
+    ),
+    "n_agencies": ("{n} หน่วยงาน", "{n} agencies"),
+    "units": ("หน่วยงานในสังกัด", "Agencies of this ministry"),
+    "ministry_totals": (
+        "ตัวเลขรวมของทุกหน่วยงานในสังกัด ทุกปีงบประมาณ",
+        "Totals of all the ministry's agencies, over all fiscal years",
+    ),
+    "part_of": ("สังกัด", "Part of"),
 }
 
 STATE_NAMES: dict[str, tuple[str, str]] = {

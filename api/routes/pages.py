@@ -71,7 +71,7 @@ SECURITY_HEADERS = {
 BANGKOK_OFFSET = 7 * 3600  # Asia/Bangkok has no daylight saving time
 TRACKING_PATTERN = re.compile(r"^[0-9A-Za-z]{4}(-?[0-9A-Za-z]{4}){7}$")
 CODE_RE = re.compile(CODE_PATTERN)
-SORTS = ("name", "allocated", "net", "remaining", "spent")
+SORTS = ("name", "ministry", "allocated", "net", "remaining", "spent")
 LATEST = 10
 PAGE = 50
 
@@ -205,16 +205,25 @@ def _disbursement_rows(items: list[dict[str, Any]], projects: dict[str, str]) ->
     return [item | {"project_name": projects.get(item["project"], item["project"])} for item in items]
 
 
+# Which entries a timeline covers: one project's, one agency's, or those of every agency of a ministry.
+_TIMELINE_SCOPES = {
+    "project_code": "project_code = :code",
+    "agency_code": "agency_code = :code",
+    "ministry_code": "agency_code IN (SELECT code FROM agencies WHERE ministry_code = :code)",
+}
+
+
 async def _timeline(request: Request, column: str, code: str, allocation: int, lang: str) -> dict[str, Any]:
     """Net disbursed per Bangkok month (gross minus reversals, each in the month it was recorded)."""
     mirror = request.app.state.mirror
     day = f"(block_time + {BANGKOK_OFFSET}) / 86400"
+    scope = _TIMELINE_SCOPES[column]
     paid = await mirror.fetch_all(
-        f"SELECT {day} AS day, SUM(amount) FROM disbursements WHERE {column} = :code GROUP BY {day} ORDER BY 1",
+        f"SELECT {day} AS day, SUM(amount) FROM disbursements WHERE {scope} GROUP BY {day} ORDER BY 1",
         {"code": code},
     )
     undone = await mirror.fetch_all(
-        f"SELECT {day} AS day, SUM(amount) FROM reversals WHERE {column} = :code GROUP BY {day} ORDER BY 1",
+        f"SELECT {day} AS day, SUM(amount) FROM reversals WHERE {scope} GROUP BY {day} ORDER BY 1",
         {"code": code},
     )
     months: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
@@ -261,30 +270,42 @@ async def overview(request: Request) -> Response:
         return await _render(request, "message.html", lang, title=words.overview, message=words.no_data)
     totals = await _api(request, summary, {"fiscal_year": fiscal_year})
     names = await _names(request)
-    rows = []
-    for agency in totals["agencies"]:
-        allocated, net = satang_of(agency["allocated"]), satang_of(agency["net"])
-        rows.append(
-            agency
-            | {
-                "label": _agency_name(names, agency["agency"], lang),
-                "allocated_satang": allocated,
-                "net_satang": net,
-                "remaining_satang": allocated - net,
-                "spent_permille": (net * 1000 // allocated) if allocated else 0,
-            }
-        )
-    sort = request.query_params.get("sort", "allocated")
-    sort = sort if sort in SORTS else "allocated"
-    descending = request.query_params.get("dir", "desc" if sort != "name" else "asc") != "asc"
-    keys = {
-        "name": lambda r: r["label"],
-        "allocated": lambda r: r["allocated_satang"],
-        "net": lambda r: r["net_satang"],
-        "remaining": lambda r: r["remaining_satang"],
-        "spent": lambda r: r["spent_permille"],
-    }
-    rows.sort(key=keys[sort], reverse=descending)
+    ministries = [
+        _with_shares(m, (m["name_en"] if lang == "en" else "") or m["name"] or m["code"]) for m in totals["ministries"]
+    ]
+    rows = [
+        _with_shares(a, _agency_name(names, a["agency"], lang), ministry_label=_agency_name(names, a["ministry"], lang))
+        for a in totals["agencies"]
+    ]
+    msort, mdescending = _sort_rows(request, ministries, "m")
+    sort, descending = _sort_rows(request, rows, "")
+
+    def sort_link(table: str, key: str, numeric: bool) -> str:
+        """Server-side sorting (without JavaScript) of one table, keeping the other table's order."""
+        current = {"ministry": (msort, mdescending), "agency": (sort, descending)}
+        active, down = current[table]
+        if numeric:
+            current[table] = (key, not (active == key and down))
+        else:
+            current[table] = (key, active == key and not down)
+        (ms, md), (s_, d_) = current["ministry"], current["agency"]
+        query = {
+            "fy": fiscal_year,
+            "msort": ms,
+            "mdir": "desc" if md else "asc",
+            "sort": s_,
+            "dir": "desc" if d_ else "asc",
+        }
+        return _url(request, "/", **query, lang=lang) + f"#by-{table}-h"
+
+    ministry_chart = charts.allocation_bars(
+        "by-ministry",
+        words.chart_by_ministry,
+        [charts.Bar(r["label"], r["allocated_satang"], r["net_satang"]) for r in ministries],
+        lang,
+        words.allocated,
+        words.net,
+    )
     chart = charts.allocation_bars(
         "by-agency",
         words.chart_by_agency,
@@ -303,6 +324,11 @@ async def overview(request: Request) -> Response:
         years=years,
         fiscal_year=fiscal_year,
         totals=totals,
+        ministries=ministries,
+        ministry_chart=ministry_chart,
+        msort=msort,
+        mdescending=mdescending,
+        sort_link=sort_link,
         rows=rows,
         chart=chart,
         sort=sort,
@@ -311,6 +337,42 @@ async def overview(request: Request) -> Response:
         names=names,
         agency_name=lambda code: _agency_name(names, code, lang),
     )
+
+
+def _with_shares(item: dict[str, Any], label: str, **extra: Any) -> dict[str, Any]:
+    """A totals row of /v1/summary with its label and the satang figures the tables sort by."""
+    allocated, net = satang_of(item["allocated"]), satang_of(item["net"])
+    return (
+        item
+        | extra
+        | {
+            "label": label,
+            "allocated_satang": allocated,
+            "net_satang": net,
+            "remaining_satang": allocated - net,
+            "spent_permille": (net * 1000 // allocated) if allocated else 0,
+        }
+    )
+
+
+_SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "name": lambda r: r["label"],
+    "ministry": lambda r: (r.get("ministry_label", ""), r["label"]),
+    "allocated": lambda r: r["allocated_satang"],
+    "net": lambda r: r["net_satang"],
+    "remaining": lambda r: r["remaining_satang"],
+    "spent": lambda r: r["spent_permille"],
+}
+
+
+def _sort_rows(request: Request, rows: list[dict[str, Any]], prefix: str) -> tuple[str, bool]:
+    """Sort in place by ``?<prefix>sort=&<prefix>dir=`` (the overview's two tables sort separately)."""
+    sort = request.query_params.get(prefix + "sort", "allocated")
+    sort = sort if sort in SORTS else "allocated"
+    textual = sort in ("name", "ministry")
+    descending = request.query_params.get(prefix + "dir", "asc" if textual else "desc") != "asc"
+    rows.sort(key=_SORT_KEYS[sort], reverse=descending)
+    return sort, descending
 
 
 def _cursor(request: Request) -> str | None:
@@ -332,13 +394,29 @@ async def agency_page(request: Request, code: str) -> Response:
     except MirrorUnavailableError as exc:
         return await _problem_page(request, lang, exc)
     projects = await _api(request, list_projects, {"agency": code, "limit": 500})
-    allocated, net = satang_of(agency["allocated"]), satang_of(agency["net"])
     try:
         entries = await _api(request, list_disbursements, {"agency": code, "limit": PAGE, "cursor": _cursor(request)})
     except ApiError:
         entries = {"items": [], "next_cursor": None}
     names = await _project_names(request, {item["project"] for item in entries["items"]})
+    agencies = await _names(request)
     name = agency["name"] if lang == "th" or not agency.get("name_en") else agency["name_en"]
+    # A ministry (an agency other agencies' codes are under): its figures and timeline cover all of them.
+    totals, units, scope = agency, [], "agency_code"
+    has_units = await request.app.state.mirror.fetch_one(
+        "SELECT 1 FROM agencies WHERE ministry_code = :code AND code <> :code LIMIT 1", {"code": code}
+    )
+    if has_units:
+        everything = await _api(request, summary)
+        totals = next((m for m in everything["ministries"] if m["code"] == code), None) or agency
+        units = [
+            _with_shares(a, _agency_name(agencies, a["agency"], lang))
+            for a in everything["agencies"]
+            if a["ministry"] == code and a["agency"] != code
+        ]
+        units.sort(key=_SORT_KEYS["allocated"], reverse=True)
+        scope = "ministry_code"
+    allocated, net = satang_of(totals["allocated"]), satang_of(totals["net"])
     return await _render(
         request,
         "agency.html",
@@ -346,11 +424,14 @@ async def agency_page(request: Request, code: str) -> Response:
         title=name,
         agency=agency,
         name=name,
-        figures=_figures(agency, allocated, net),
+        ministry_label=_agency_name(agencies, agency["ministry"], lang),
+        is_ministry=bool(has_units),
+        units=units,
+        figures=_figures(totals, allocated, net),
         projects=projects["items"],
         entries=_disbursement_rows(entries["items"], names),
         next_cursor=entries["next_cursor"],
-        timeline=await _timeline(request, "agency_code", code, allocated, lang),
+        timeline=await _timeline(request, scope, code, allocated, lang),
     )
 
 

@@ -31,14 +31,22 @@ BUDGET_CSV = Path(__file__).parent / "fixtures" / "budget-fy2565-sample.csv"
 # Genesis: 1 Oct 2021 00:00 Bangkok, the first day of FY 2565.
 GENESIS = int(datetime(2021, 10, 1, tzinfo=BANGKOK).timestamp())
 
+# Ministry (its Thai name is the bill's MINISTRY column) -> (code, English name). Registered as
+# agencies without recorder keys; a unit's code is under its ministry's.
+MINISTRIES = {
+    "กระทรวงเกษตรและสหกรณ์": ("MOAC", "Ministry of Agriculture and Cooperatives"),
+    "กระทรวงศึกษาธิการ": ("MOE", "Ministry of Education"),
+    "กระทรวงสาธารณสุข": ("MOPH", "Ministry of Public Health"),
+}
 # Budgetary unit (Thai name in the bill) -> (agency code, English name).
 AGENCIES = {
-    "กรมชลประทาน": ("RID", "Royal Irrigation Department"),
-    "สำนักงานคณะกรรมการการศึกษาขั้นพื้นฐาน": ("OBEC", "Office of the Basic Education Commission"),
-    "กรมการแพทย์": ("DMS", "Department of Medical Services"),
-    "กรมประมง": ("DOF", "Department of Fisheries"),
+    "กรมชลประทาน": ("MOAC/RID", "Royal Irrigation Department"),
+    "สำนักงานคณะกรรมการการศึกษาขั้นพื้นฐาน": ("MOE/OBEC", "Office of the Basic Education Commission"),
+    "กรมการแพทย์": ("MOPH/DMS", "Department of Medical Services"),
+    "กรมประมง": ("MOAC/DOF", "Department of Fisheries"),
 }
-FUND = ("SLF", "กองทุนเงินให้กู้ยืมเพื่อการศึกษา", "Student Loan Fund")
+RID, OBEC, DMS, DOF = (AGENCIES[unit][0] for unit in AGENCIES)
+FUND = ("SLF", "กองทุนเงินให้กู้ยืมเพื่อการศึกษา", "Student Loan Fund")  # a code without "/": its own ministry
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ def budget_lines() -> list[ProjectLine]:
     for unit, project, year in order:
         agency = AGENCIES[unit][0]
         counters[(agency, year)] += 1
-        code = f"{year}-{agency}-{counters[(agency, year)]:02d}"
+        code = f"{year}-{agency.split('/')[-1]}-{counters[(agency, year)]:02d}"  # e.g. 2565-RID-01
         lines.append(
             ProjectLine(
                 code, agency, year, project, sum(totals[(unit, project, year)]), len(totals[(unit, project, year)])
@@ -132,6 +140,10 @@ def seed(url: str) -> Seeded:
     fn = contract.functions
     recorders: dict[str, str] = {}
     names: dict[str, tuple[str, str]] = {}
+    for thai, (code, english) in MINISTRIES.items():
+        names[code] = (thai, english)
+        chain.at(_day(2021, 10, 1, 9))
+        chain.send(fn.registerAgency(encode_code(code), thai, english), admin)
     for index, (thai, (code, english)) in enumerate([*AGENCIES.items(), (FUND[1], (FUND[0], FUND[2]))]):
         recorders[code] = chain.accounts[index + 1]
         names[code] = (thai, english)
@@ -175,7 +187,7 @@ def _plan_disbursements(
     """FY 2565 payments, two to five per project, shares well under the allocation; one reversal."""
     shares = (1250, 875, 1530, 640, 990)  # per ten thousand of the allocation
     months = ((2021, 11, 8), (2022, 1, 12), (2022, 3, 15), (2022, 6, 9), (2022, 8, 22))
-    payee_for = {"RID": "VENDOR-TH-0107", "OBEC": "SCHOOL-0042", "DMS": "HOSP-SUPPLY-88", "DOF": "VENDOR-TH-0215"}
+    payee_for = {RID: "VENDOR-TH-0107", OBEC: "SCHOOL-0042", DMS: "HOSP-SUPPLY-88", DOF: "VENDOR-TH-0215"}
     counter: dict[str, int] = defaultdict(int)
     vouchers: dict[int, str] = {}
     fy2565 = [p for p in lines if p.fiscal_year == 2565]
@@ -186,7 +198,7 @@ def _plan_disbursements(
             counter[project.agency] += 1
             n = counter[project.agency]
             voucher = f"{project.fiscal_year}/{project.agency}/{n:04d}"
-            payee = payee_for[project.agency] if n % 3 else f"PAYEE-{project.agency}-{n:03d}"
+            payee = payee_for[project.agency] if n % 3 else f"PAYEE-{project.agency.split('/')[-1]}-{n:03d}"
 
             def pay(
                 project: ProjectLine = project, amount: int = amount, voucher: str = voucher, payee: str = payee
@@ -213,9 +225,9 @@ def _plan_disbursements(
 
     def reverse() -> None:
         # The second DMS payment was keyed twice on paper; it is corrected by a reversal, never deleted.
-        target = [seq for seq, key in sorted(vouchers.items()) if key.startswith("DMS:")][1]
+        target = [seq for seq, key in sorted(vouchers.items()) if key.startswith(DMS + ":")][1]
         voucher = vouchers[target].split(":", 1)[1]
-        chain.send(fn.reverse(encode_code(voucher), "ใบสำคัญซ้ำ / duplicate voucher"), recorders["DMS"])
+        chain.send(fn.reverse(encode_code(voucher), "ใบสำคัญซ้ำ / duplicate voucher"), recorders[DMS])
         seeded.reversed_id = target
 
     schedule(_day(2022, 7, 4, 14), reverse)
@@ -227,7 +239,7 @@ def _plan_requests(
     loan = STUDENT_LOAN.service
 
     def grant() -> None:
-        for role, agency in (("school", "OBEC"), ("fund", "SLF")):
+        for role, agency in (("school", OBEC), ("fund", "SLF")):
             chain.send(
                 fn.setServiceRole(encode_code(loan), STUDENT_LOAN.roles.index(role), encode_code(agency), True), admin
             )
@@ -255,18 +267,18 @@ def _plan_requests(
 
     # A student loan that went all the way: the school on time, the fund late (limit 15 working days).
     a = open_request("loan-paid", loan, "SLF", _day(2022, 5, 9))
-    advance(a, STUDENT_LOAN, "school-verified", "OBEC", _day(2022, 5, 12), "เอกสารครบ")
+    advance(a, STUDENT_LOAN, "school-verified", OBEC, _day(2022, 5, 12), "เอกสารครบ")
     advance(a, STUDENT_LOAN, "fund-approved", "SLF", _day(2022, 6, 24), "อนุมัติวงเงิน")
     advance(a, STUDENT_LOAN, "contract-signed", "SLF", _day(2022, 7, 1))
     advance(a, STUDENT_LOAN, "disbursed", "SLF", _day(2022, 7, 8))
     advance(a, STUDENT_LOAN, "closed", "SLF", _day(2022, 7, 15))
     # Returned for correction, resubmitted, and now waiting at the school past its deadline.
     b = open_request("loan-waiting", loan, "SLF", _day(2022, 8, 1))
-    advance(b, STUDENT_LOAN, "returned-for-correction", "OBEC", _day(2022, 8, 3), "ขาดสำเนาใบแสดงผลการเรียน")
+    advance(b, STUDENT_LOAN, "returned-for-correction", OBEC, _day(2022, 8, 3), "ขาดสำเนาใบแสดงผลการเรียน")
     advance(b, STUDENT_LOAN, "submitted", "SLF", _day(2022, 8, 10), "ส่งเอกสารเพิ่มแล้ว")
     # Complaints: one handled on time, one left untouched past its 3-day limit.
-    c = open_request("complaint-resolved", COMPLAINT.service, "DOF", _day(2022, 6, 6))
-    advance(c, COMPLAINT, "assigned", "DOF", _day(2022, 6, 7), "มอบหมายประมงจังหวัด")
-    advance(c, COMPLAINT, "in-progress", "DOF", _day(2022, 6, 14))
-    advance(c, COMPLAINT, "resolved", "DOF", _day(2022, 7, 5), "แก้ไขแล้ว")
-    open_request("complaint-late", COMPLAINT.service, "RID", _day(2022, 9, 1))
+    c = open_request("complaint-resolved", COMPLAINT.service, DOF, _day(2022, 6, 6))
+    advance(c, COMPLAINT, "assigned", DOF, _day(2022, 6, 7), "มอบหมายประมงจังหวัด")
+    advance(c, COMPLAINT, "in-progress", DOF, _day(2022, 6, 14))
+    advance(c, COMPLAINT, "resolved", DOF, _day(2022, 7, 5), "แก้ไขแล้ว")
+    open_request("complaint-late", COMPLAINT.service, RID, _day(2022, 9, 1))

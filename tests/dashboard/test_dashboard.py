@@ -20,7 +20,7 @@ import pytest
 
 from ledger.types import new_tracking_code
 from tests.dashboard.conftest import AXE
-from tests.dashboard.seed import Seeded, budget_lines
+from tests.dashboard.seed import MINISTRIES, Seeded, budget_lines
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil, pytest.mark.xdist_group("dashboard")]
 
@@ -65,6 +65,19 @@ class Tally:
                 self.mismatches.append(f"{where} {key}: page {shown[key]} != API {value}")
 
 
+def row_texts(page: Any, selector: str) -> dict[str, str]:
+    """The five figures of one table row, as shown."""
+    row = page.locator(selector)
+    assert row.count() == 1, selector
+    return {key: row.locator(f"[data-figure='{key}']").inner_text() for key in FIGURES}
+
+
+def compare_ministry_rows(page: Any, tally: Tally, summary: dict[str, Any]) -> None:
+    for ministry in summary["ministries"]:
+        shown = row_texts(page, f"#ministry-table tbody tr[data-ministry='{ministry['code']}']")
+        tally.compare(f"overview ministry {ministry['code']}", shown, expected(ministry))
+
+
 def test_totals_on_pages_equal_the_api(page: Any, api: httpx.Client, world: tuple[str, Seeded, str]) -> None:
     _, seeded, _ = world
     tally = Tally()
@@ -73,15 +86,24 @@ def test_totals_on_pages_equal_the_api(page: Any, api: httpx.Client, world: tupl
     page.goto("/?fy=2565")
     tally.compare("overview 2565", figure_texts(page), expected(summary) | {"remaining": Decimal(summary["remaining"])})
     for agency in summary["agencies"]:
-        row = page.locator(f"#agency-table tbody tr[data-agency='{agency['agency']}']")
-        shown = {key: row.locator(f"[data-figure='{key}']").inner_text() for key in FIGURES}
+        shown = row_texts(page, f"#agency-table tbody tr[data-agency='{agency['agency']}']")
         tally.compare(f"overview row {agency['agency']}", shown, expected(agency))
+    # By ministry: every ministry of the API is a row, with the API's totals, in order of allocation.
+    assert len(summary["ministries"]) >= 3
+    shown_codes = page.locator("#ministry-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.ministry)")
+    by_allocation = sorted(summary["ministries"], key=lambda m: Decimal(m["allocated"]), reverse=True)
+    assert shown_codes == [m["code"] for m in by_allocation]
+    compare_ministry_rows(page, tally, summary)
 
     # Independent of both API and pages: the allocations are the budget rows' sums.
     lines = budget_lines()
     by_agency: dict[str, int] = defaultdict(int)
+    by_ministry: dict[str, int] = defaultdict(int)
     for line in lines:
         by_agency[line.agency] += line.allocation
+        if line.fiscal_year == 2565:
+            by_ministry[line.agency.split("/")[0]] += line.allocation
+    assert {m["code"]: Decimal(m["allocated"]) * 100 for m in summary["ministries"]} == by_ministry
     for code, satang in by_agency.items():
         page.goto(f"/agencies/{code}")
         body = api.get(f"/v1/agencies/{code}").json()
@@ -102,9 +124,56 @@ def test_totals_on_pages_equal_the_api(page: Any, api: httpx.Client, world: tupl
         f"\ndashboard totals: {tally.pages} page views x figures = {tally.figures} compared, "
         f"{len(tally.mismatches)} mismatches"
     )
-    assert tally.pages >= 12 and tally.figures >= 60
+    assert tally.pages >= 15 and tally.figures >= 75
     assert not tally.mismatches, tally.mismatches
     assert not page.console_errors, page.console_errors
+
+
+def test_a_planted_wrong_ministry_total_is_caught(page: Any, api: httpx.Client) -> None:
+    """The comparison above would notice one ministry's figure changed by a single satang."""
+    summary = api.get("/v1/summary", params={"fiscal_year": 2565}).json()
+    page.goto("/?fy=2565")
+    clean = Tally()
+    compare_ministry_rows(page, clean, summary)
+    assert clean.figures == 5 * len(summary["ministries"]) and not clean.mismatches
+    target = summary["ministries"][1]
+    cell = f"#ministry-table tr[data-ministry='{target['code']}'] [data-figure='net']"
+    wrong = Decimal(target["net"]) + Decimal("0.01")
+    page.locator(cell).evaluate("(cell, text) => { cell.textContent = text; }", f"฿{wrong:,.2f}")
+    planted = Tally()
+    compare_ministry_rows(page, planted, summary)
+    assert len(planted.mismatches) == 1 and target["code"] in planted.mismatches[0]
+
+
+def test_ministry_page_lists_its_units_and_units_link_to_it(
+    page: Any, api: httpx.Client, world: tuple[str, Seeded, str]
+) -> None:
+    _, seeded, _ = world
+    everything = api.get("/v1/summary").json()
+    tally = Tally()
+    ministries = {m["code"]: m for m in everything["ministries"]}
+    for thai, (code, english) in MINISTRIES.items():
+        units = [a for a in everything["agencies"] if a["ministry"] == code]
+        page.goto(f"/agencies/{code}?lang=th")
+        assert page.locator("h1").inner_text() == thai
+        # The ministry's figures are the API's totals of all its units, over all years.
+        tally.compare(f"ministry {code}", figure_texts(page), expected(ministries[code]))
+        shown = page.locator("#unit-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.agency)")
+        assert sorted(shown) == sorted(a["agency"] for a in units) and shown
+        for unit in units:
+            row = f"#unit-table tbody tr[data-agency='{unit['agency']}']"
+            tally.compare(f"ministry {code} unit {unit['agency']}", row_texts(page, row), expected(unit))
+            # The unit's page names its ministry and links back to it.
+            page.goto(f"/agencies/{unit['agency']}?lang=en")
+            link = page.locator(".part-of a")
+            assert link.get_attribute("href") == f"/agencies/{code}" and link.inner_text() == english
+            page.goto(f"/agencies/{code}?lang=th")
+    assert len(MINISTRIES) >= 3 and tally.figures >= 5 * (len(MINISTRIES) + 4)
+    assert not tally.mismatches, tally.mismatches
+    # The overview in English names ministries in English.
+    page.goto("/?fy=2565&lang=en")
+    names = page.locator("#ministry-table tbody th a").all_inner_texts()
+    assert sorted(names) == sorted(english for _, english in MINISTRIES.values())
 
 
 def test_entries_link_to_their_chain_proof(page: Any, api: httpx.Client, world: tuple[str, Seeded, str]) -> None:
@@ -260,7 +329,9 @@ def test_skip_link_is_the_first_stop(page: Any) -> None:
 PAGES = {
     "overview": "/?fy=2565&lang=th",
     "overview-en": "/?fy=2565&lang=en",
-    "agency": "/agencies/DMS?lang=th",
+    "ministry": "/agencies/MOAC?lang=th",
+    "ministry-en": "/agencies/MOAC?lang=en",
+    "agency": "/agencies/MOPH/DMS?lang=th",
     "project": "/projects/2565-OBEC-01?lang=th",
     "search": "/search?lang=th&q=" + quote("โรงเรียน"),
     "track": "/track?lang=th&code={loan-paid}",
@@ -335,7 +406,7 @@ def test_pages_on_a_postgresql_mirror(world: tuple[str, Seeded, str], postgres_u
                 assert answer.status_code == 200, path
                 assert "text/html" in answer.headers["content-type"]
             for path, api_path in (
-                ("/agencies/DMS", "/v1/agencies/DMS"),
+                ("/agencies/MOPH/DMS", "/v1/agencies/MOPH/DMS"),
                 ("/projects/2565-RID-01", "/v1/projects/2565-RID-01"),
             ):
                 html = client.get(path).text
