@@ -110,6 +110,21 @@ def snapshot(url: str) -> dict[str, Any]:
     return out
 
 
+def schema_differences(url: str) -> list[Any]:
+    """What the mirror's schema lacks or has beyond ``indexer.tables`` (Alembic's comparison)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from indexer.tables import metadata
+
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as conn:
+            return list(compare_metadata(MigrationContext.configure(conn), metadata))
+    finally:
+        engine.dispose()
+
+
 def counts(snap: dict[str, Any]) -> dict[str, int]:
     return {table: len(rows) for table, rows in snap.items() if table != "digest"}
 

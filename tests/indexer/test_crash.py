@@ -22,7 +22,7 @@ from indexer.digest import mirror_digest
 from indexer.sync import index_once
 from ledger.deployment import save_deployment
 from tests.indexer.chain import Scenario, deploy
-from tests.indexer.conftest import assert_same_mirror, snapshot
+from tests.indexer.conftest import assert_same_mirror, schema_differences, snapshot
 
 pytestmark = [pytest.mark.anvil, pytest.mark.xdist_group("indexer-crash")]
 
@@ -137,6 +137,7 @@ def test_sigkill_at_random_points(chain: dict[str, Any], backend: str, tmp_path:
     assert run_child(chain, db_url, None) == 0
     try:
         assert_same_mirror(snapshot(db_url), want)
+        assert schema_differences(db_url) == []  # indexes a killed first backfill deferred are built
     except AssertionError:
         mismatches += 1
         raise

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from indexer.db import open_store, sqlalchemy_url, upgrade
-from indexer.errors import WrongChainError
+from indexer.db import deferrable_indexes, open_store, sqlalchemy_url, upgrade
+from indexer.errors import DatabaseError, WrongChainError
 from indexer.rpc import RpcClient
 from indexer.sync import Options, Syncer, index_once
 from indexer.workdays import WorkingCalendar, bangkok_date
 from ledger.types import encode_code
 from tests.indexer.chain import Scenario, deploy
-from tests.indexer.conftest import assert_same_mirror, snapshot
+from tests.indexer.conftest import assert_same_mirror, schema_differences, snapshot
 
 pytestmark = [pytest.mark.anvil, pytest.mark.xdist_group("indexer-sync")]
 
@@ -150,6 +150,75 @@ def test_refuses_a_database_of_another_deployment(chain: dict[str, Any], sqlite_
     wrong_chain = replace(chain["deployment"], chain_id=1)
     with pytest.raises(WrongChainError):
         index_once(chain["url"], sqlite_url + ".2", wrong_chain)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_first_backfill_defers_the_bulk_indexes_and_builds_them(
+    chain: dict[str, Any], backend: str, sqlite_url: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = sqlite_url if backend == "sqlite" else pg_url
+    deferred = {str(index.name) for index in deferrable_indexes()}
+    assert {"ix_events_block_number", "ix_disbursements_project", "ix_disbursements_payee"} <= deferred
+    assert "ux_disbursements_voucher" not in deferred  # unique: it guards the rows as they go in
+    seen_during_backfill: list[set[str]] = []
+    original_apply = Syncer.apply
+
+    def watching_apply(self: Syncer, fetched: Any) -> int:
+        seen_during_backfill.append(self.store.index_names())
+        return original_apply(self, fetched)
+
+    monkeypatch.setattr(Syncer, "apply", watching_apply)
+    index_once(chain["url"], url, chain["deployment"], initial_span=3)
+    assert len(seen_during_backfill) > 3
+    assert all(not (deferred & names) for names in seen_during_backfill)
+    # Built afterwards exactly as the migrations and tables declare them.
+    assert schema_differences(url) == []
+
+    # Indexes left unbuilt by a run that died are built when the next run starts, even with
+    # nothing new to index; a mirror already complete is not touched.
+    store = open_store(url)
+    store.drop_indexes(deferrable_indexes())
+    assert not deferred & store.index_names()
+    store.close()
+    before = snapshot(url)
+    index_once(chain["url"], url, chain["deployment"])
+    assert schema_differences(url) == []
+    assert snapshot(url) == before
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_migration_that_fails_half_way_leaves_nothing(
+    backend: str, sqlite_url: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same state a process killed during its first `govledger index` would leave.
+    from alembic.operations import Operations
+
+    url = sqlite_url if backend == "sqlite" else pg_url
+    create_table = Operations.create_table
+    calls = 0
+
+    def failing_create_table(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 6:
+            raise RuntimeError("killed")
+        return create_table(self, *args, **kwargs)
+
+    monkeypatch.setattr(Operations, "create_table", failing_create_table)
+    with pytest.raises(DatabaseError):
+        upgrade(url)
+    store = open_store(url)
+    assert "events" not in {row[0] for row in _query(url, _TABLES[backend])}
+    store.close()
+    monkeypatch.setattr(Operations, "create_table", create_table)
+    upgrade(url)
+    assert schema_differences(url) == []
+
+
+_TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+    "postgresql": "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+}
 
 
 def test_migrations_match_tables(sqlite_url: str) -> None:
