@@ -288,13 +288,13 @@ async def overview(request: Request) -> Response:
             current[table] = (key, not (active == key and down))
         else:
             current[table] = (key, active == key and not down)
-        (ms, md), (s_, d_) = current["ministry"], current["agency"]
+        (ministry_key, ministry_down), (agency_key, agency_down) = current["ministry"], current["agency"]
         query = {
             "fy": fiscal_year,
-            "msort": ms,
-            "mdir": "desc" if md else "asc",
-            "sort": s_,
-            "dir": "desc" if d_ else "asc",
+            "msort": ministry_key,
+            "mdir": "desc" if ministry_down else "asc",
+            "sort": agency_key,
+            "dir": "desc" if agency_down else "asc",
         }
         return _url(request, "/", **query, lang=lang) + f"#by-{table}-h"
 

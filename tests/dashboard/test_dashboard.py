@@ -303,6 +303,13 @@ def test_tables_sort_with_and_without_javascript(browser: Any, server: str, page
         plain.click("#agency-table thead th[data-key='remaining'] a")
         values = remaining(plain)
         assert values == sorted(values, reverse=True) and len(values) == 4
+        # The ministry table sorts on its own; the agency table keeps the order just chosen.
+        agencies = order(plain)
+        plain.click("#ministry-table thead th[data-key='name'] a")
+        names = plain.locator("#ministry-table tbody th[scope='row']").evaluate_all(
+            "cells => cells.map(c => c.dataset.sort)"
+        )
+        assert names == sorted(names) and len(names) == 3 and order(plain) == agencies
     finally:
         context.close()
 
