@@ -20,6 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.cache import AnswerCache
 from api.database import open_mirror
 from api.errors import ApiError
 from api.guard import Guard
@@ -174,6 +175,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.include_router(module.router)
     _install_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # Added first, so it runs inside the Guard: rate limits and CORS apply to cached answers too.
+    app.add_middleware(AnswerCache, mirror=mirror, entries=settings.cache_entries)
     app.add_middleware(
         Guard,
         rate_limit=settings.rate_limit,

@@ -25,6 +25,9 @@ from api.errors import MirrorUnavailableError, SettingsError
 Row = tuple[Any, ...]
 Params = dict[str, Any]
 
+CHECKPOINT_VERSION = (
+    "SELECT c.block_number, c.block_hash, l.seq, l.head FROM checkpoint c LEFT JOIN ledger l ON l.id = 1 WHERE c.id = 1"
+)
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -47,6 +50,10 @@ class Mirror:
         return rows[0] if rows else None
 
     def stream(self, sql: str, params: Params | None = None, batch: int = 2000) -> AsyncIterator[Sequence[Row]]:
+        raise NotImplementedError
+
+    async def version(self) -> Any:
+        """A value that changes whenever the indexer commits (api.cache keeps answers per version)."""
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -86,6 +93,13 @@ class SqliteMirror(Mirror):
             if _missing(str(exc)):
                 raise _unavailable(exc) from exc
             raise
+
+    async def version(self) -> Any:
+        # Changes whenever another connection (the indexer, a migration) commits to the file.
+        try:
+            return self.connection().execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
     async def stream(self, sql: str, params: Params | None = None, batch: int = 2000) -> AsyncIterator[Sequence[Row]]:
         try:
@@ -169,6 +183,11 @@ class PostgresMirror(Mirror):
             raise _unavailable(exc) from exc
         finally:
             self._release(connection)
+
+    async def version(self) -> Any:
+        # The indexer writes every batch's rows and its checkpoint in one transaction, and a
+        # reorg moves the checkpoint's hash: the checkpoint row changes whenever the mirror does.
+        return await self.fetch_one(CHECKPOINT_VERSION)
 
     async def stream(self, sql: str, params: Params | None = None, batch: int = 2000) -> AsyncIterator[Sequence[Row]]:
         import psycopg

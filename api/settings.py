@@ -29,6 +29,8 @@ class ApiSettings:
     cursor_secret: bytes = b""
     # Seconds a client or CDN may reuse an answer; the mirror moves with every block.
     cache_max_age: int = 5
+    # Finished JSON answers each worker keeps until the mirror changes (api/cache.py); 0 = none.
+    cache_entries: int = 2048
     max_query_bytes: int = 4096
     max_body_bytes: int = 0
     # Rows an export streams at most; above that the client must narrow the filters.
@@ -68,5 +70,6 @@ def load_api_settings() -> ApiSettings:
         trust_forwarded=os.environ.get("GOVLEDGER_API_TRUST_FORWARDED", "") in {"1", "true", "yes"},
         cursor_secret=secret,
         cache_max_age=int(_number("GOVLEDGER_API_CACHE_MAX_AGE", ApiSettings.cache_max_age, integer=True)),
+        cache_entries=int(_number("GOVLEDGER_API_CACHE_ENTRIES", ApiSettings.cache_entries, integer=True)),
         export_max_rows=int(_number("GOVLEDGER_API_EXPORT_MAX_ROWS", ApiSettings.export_max_rows, integer=True)),
     )

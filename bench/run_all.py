@@ -16,7 +16,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
     lines = [
         "# Benchmark results",
         "",
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python bench/run_all.py` on {machine()}.",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python bench/run_all.py` on {machine()}.",
         "Each row is one JSON line a benchmark printed; baselines were measured in the same run.",
         "",
     ]

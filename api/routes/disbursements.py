@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.cursor import MAX_CURSOR_CHARS, decode_cursor, encode_cursor
-from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, Strict, to_date, to_satang
+from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, reject_unknown_parameters, to_date, to_satang
 from api.errors import InvalidParameterError, NotFoundError
 from api.query import QueryParameter, documented, parse_query
 from api.render import iso_utc, money, provenance
@@ -194,15 +194,42 @@ async def list_disbursements(request: Request) -> Response:
     return json_answer(request, {"items": [disbursement(row) for row in rows], "next_cursor": next_cursor})
 
 
+# Parsed by hand like the list's query: FastAPI's parameter machinery costs this hot route a
+# fifth of its time. Documented with the schema FastAPI would write for Path(ge=1, le=MAX_SEQ).
+ID_PARAMETER = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {
+        "type": "integer",
+        "maximum": MAX_SEQ,
+        "minimum": 1,
+        "description": "Ledger sequence number",
+        "title": "Id",
+    },
+    "description": "Ledger sequence number",
+}
+
+
+def parse_id(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise InvalidParameterError("id", "must be a whole number")
+    value = int(raw)
+    if not 1 <= value <= MAX_SEQ:
+        raise InvalidParameterError("id", f"must be between 1 and {MAX_SEQ}")
+    return value
+
+
 @router.get(
     "/{id}",
     response_model=DisbursementDetailPublic,
     summary="One disbursement and its reversal, if any",
-    dependencies=[Strict],
+    openapi_extra={"parameters": [ID_PARAMETER]},
 )
-async def get_disbursement(
-    request: Request, id: Annotated[int, Path(ge=1, le=MAX_SEQ, description="Ledger sequence number")]
-) -> Response:
+async def get_disbursement(request: Request) -> Response:
+    if request.scope["query_string"]:
+        await reject_unknown_parameters(request)
+    id = parse_id(request.path_params["id"])
     row = await request.app.state.mirror.fetch_one(
         f"SELECT {COLUMNS}, d.reversal_reason, r.head, r.tx_hash, r.block_number, r.block_hash, r.log_index,"
         " r.block_time FROM disbursements d LEFT JOIN reversals r ON r.seq = d.reversed_by_seq WHERE d.seq = :seq",

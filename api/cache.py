@@ -1,0 +1,116 @@
+"""Finished JSON answers kept per worker until the mirror changes.
+
+The mirror only changes when the indexer commits a batch (at most once a block), while citizens
+ask the same questions over and over: the first page of the latest disbursements, a ministry's
+summary, a project everyone is reading about. So a ``GET /v1/...`` answer is kept, byte for byte
+with its ETag, under its path and query string, and served again without routing or SQL while
+the mirror's version is the one it was computed at. Every request still asks the mirror for its
+version (``Mirror.version``: a pragma on SQLite, the checkpoint row on PostgreSQL), so a new block
+is never hidden behind an old answer.
+
+Only complete 200 answers of JSON routes are kept: errors, exports (streamed) and the dashboard's
+pages (they depend on the reader's language) always run. Memory is bounded by entry count and
+bytes; the oldest entries go first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from api.errors import ApiError
+from api.responses import matches
+
+Scope = dict[str, Any]
+MAX_BODY = 1 << 20  # a list page of 500 rows is about 400 kB
+
+
+class Answer:
+    __slots__ = ("start", "body", "etag", "cache_control")
+
+    def __init__(self, start: dict[str, Any], body: bytes) -> None:
+        self.start = start
+        self.body = body
+        headers = dict(start["headers"])
+        self.etag = headers.get(b"etag", b"").decode("latin-1")
+        self.cache_control = headers.get(b"cache-control", b"")
+
+
+class AnswerCache:
+    """ASGI middleware in front of the routes (inside the Guard, so limits and CORS still apply)."""
+
+    def __init__(self, app: Any, *, mirror: Any, entries: int, max_bytes: int = 64 << 20) -> None:
+        self.app = app
+        self.mirror = mirror
+        self.entries = entries
+        self.max_bytes = max_bytes
+        self.answers: OrderedDict[tuple[str, bytes], Answer] = OrderedDict()
+        self.bytes = 0
+        self.version: Any = None
+
+    def cacheable(self, scope: Scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET" or self.entries == 0:
+            return False
+        path = scope["path"]
+        return path.startswith("/v1/") and not path.startswith("/v1/export")
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if not self.cacheable(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            version = await self.mirror.version()
+        except ApiError:
+            # No mirror yet: the route answers its own 503.
+            await self.app(scope, receive, send)
+            return
+        if version != self.version:
+            self.answers.clear()
+            self.bytes = 0
+            self.version = version
+        key = (scope["path"], scope["query_string"])
+        answer = self.answers.get(key)
+        if answer is not None:
+            await self.replay(answer, scope, send)
+            return
+
+        start: dict[str, Any] = {}
+        parts: list[bytes] = []
+        complete = False
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal complete
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+                complete = not message.get("more_body", False)
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if start.get("status") == 200 and complete and self.version == version:
+            body = b"".join(parts)
+            headers = dict(start.get("headers", ()))
+            if headers.get(b"content-type") == b"application/json" and b"etag" in headers and len(body) <= MAX_BODY:
+                self.keep(key, Answer(start, body))
+
+    def keep(self, key: tuple[str, bytes], answer: Answer) -> None:
+        size = len(answer.body) + len(key[0]) + len(key[1])
+        while self.answers and (len(self.answers) >= self.entries or self.bytes + size > self.max_bytes):
+            oldest, dropped = self.answers.popitem(last=False)
+            self.bytes -= len(dropped.body) + len(oldest[0]) + len(oldest[1])
+        self.answers[key] = answer
+        self.bytes += size
+
+    @staticmethod
+    async def replay(answer: Answer, scope: Scope, send: Any) -> None:
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                if matches(value.decode("latin-1"), answer.etag):
+                    headers = [(b"etag", answer.etag.encode("latin-1")), (b"cache-control", answer.cache_control)]
+                    await send({"type": "http.response.start", "status": 304, "headers": headers})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": list(answer.start["headers"])})
+        await send({"type": "http.response.body", "body": answer.body})
