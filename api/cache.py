@@ -4,9 +4,11 @@ The mirror only changes when the indexer commits a batch (at most once a block),
 ask the same questions over and over: the first page of the latest disbursements, a ministry's
 summary, a project everyone is reading about. So a ``GET /v1/...`` answer is kept, byte for byte
 with its ETag, under its path and query string, and served again without routing or SQL while
-the mirror's version is the one it was computed at. Every request still asks the mirror for its
-version (``Mirror.version``: a pragma on SQLite, the checkpoint row on PostgreSQL), so a new block
-is never hidden behind an old answer.
+the mirror's version is the one it was computed at. On SQLite every request asks for the version
+(``PRAGMA data_version``, a few microseconds), so a new block is never hidden behind an old
+answer. On PostgreSQL the version is the checkpoint row, a round trip to the server, so it is
+asked at most every ``PostgresMirror.version_interval`` (0.2 s): an answer can be that much older
+than the mirror, well inside the 5 s that ``Cache-Control`` already lets clients keep it.
 
 Only complete 200 answers of JSON routes are kept: errors, exports (streamed) and the dashboard's
 pages (they depend on the reader's language) always run. Memory is bounded by entry count and
@@ -15,6 +17,7 @@ bytes; the oldest entries go first.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -47,6 +50,7 @@ class AnswerCache:
         self.answers: OrderedDict[tuple[str, bytes], Answer] = OrderedDict()
         self.bytes = 0
         self.version: Any = None
+        self.next_check = 0.0
 
     def cacheable(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "GET" or self.entries == 0:
@@ -58,16 +62,20 @@ class AnswerCache:
         if not self.cacheable(scope):
             await self.app(scope, receive, send)
             return
-        try:
-            version = await self.mirror.version()
-        except ApiError:
-            # No mirror yet: the route answers its own 503.
-            await self.app(scope, receive, send)
-            return
-        if version != self.version:
-            self.answers.clear()
-            self.bytes = 0
-            self.version = version
+        now = time.monotonic()
+        if now >= self.next_check:
+            try:
+                version = await self.mirror.version()
+            except ApiError:
+                # No mirror yet: the route answers its own 503.
+                await self.app(scope, receive, send)
+                return
+            if version != self.version:
+                self.answers.clear()
+                self.bytes = 0
+                self.version = version
+            self.next_check = now + self.mirror.version_interval
+        version = self.version
         key = (scope["path"], scope["query_string"])
         answer = self.answers.get(key)
         if answer is not None:

@@ -41,6 +41,8 @@ class Mirror:
     """One read-only handle on the mirror per worker process."""
 
     dialect: str = ""
+    # Seconds api.cache may go without asking ``version()`` again.
+    version_interval: float = 0.0
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
         raise NotImplementedError
@@ -130,6 +132,7 @@ class PostgresMirror(Mirror):
     """PostgreSQL through psycopg's async connections; every session is READ ONLY."""
 
     dialect = "postgresql"
+    version_interval = 0.2
 
     def __init__(self, url: str, size: int = 8) -> None:
         self.url = url

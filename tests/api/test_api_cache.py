@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,7 @@ def test_postgresql_answers_follow_the_checkpoint(pg_url: str) -> None:
                 writer.execute("UPDATE projects SET name = name || ' (แก้ไข)' WHERE code = %s", (code,))
                 writer.execute("UPDATE checkpoint SET block_hash = %s", ("0x" + "ab" * 32,))
                 writer.commit()
+                time.sleep(app.state.mirror.version_interval)
                 assert client.get(path).json()["name"] == before["name"] + " (แก้ไข)"
                 assert sent
             finally:
