@@ -12,17 +12,19 @@ import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 
 from api.cache import AnswerCache
 from api.database import open_mirror
-from api.errors import ApiError
+from api.errors import ApiError, NotFoundError
 from api.guard import Guard
 from api.responses import PROBLEM, problem_answer
 from api.settings import ApiSettings, load_api_settings
@@ -121,6 +123,30 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
+# Swagger UI's files, vendored from npm (api/docs_ui/README.md): /docs must work offline.
+DOCS_UI = Path(__file__).resolve().parent / "docs_ui"
+DOCS_FILES = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8"}
+
+
+def _install_docs(app: FastAPI) -> None:
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url),
+            title=f"{app.title} - docs",
+            swagger_js_url="/docs/swagger-ui-bundle.js",
+            swagger_css_url="/docs/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
+    @app.get("/docs/{name}", include_in_schema=False)
+    async def docs_file(name: str) -> Response:
+        media_type = DOCS_FILES.get(name)
+        if media_type is None:
+            raise NotFoundError(f"no file {name[:40]!r} under /docs")
+        return FileResponse(DOCS_UI / name, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> Response:
@@ -168,6 +194,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -175,6 +202,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.digest_cache = {}
     for module in _route_modules():
         app.include_router(module.router)
+    _install_docs(app)
     _install_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     # Added first, so it runs inside the Guard: rate limits and CORS apply to cached answers too.
