@@ -27,6 +27,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check ledger indexer api scripts tests bench
+	$(BIN)/ruff format --check ledger indexer api scripts tests bench
 
 bench: setup
 	$(BIN)/python bench/run_all.py

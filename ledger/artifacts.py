@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from ledger.errors import LedgerError
 from ledger.paths import ARTIFACTS_DIR
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_artifact(name: str = "GovLedger") -> dict[str, Any]:
     path = ARTIFACTS_DIR / f"{name}.json"
     try:

@@ -32,7 +32,9 @@ def load_deployment(path: Path) -> Deployment:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SettingsError(f"no deployment file at {path}; run `govledger deploy` (or set GOVLEDGER_DEPLOYMENT)") from None
+        raise SettingsError(
+            f"no deployment file at {path}; run `govledger deploy` (or set GOVLEDGER_DEPLOYMENT)"
+        ) from None
     except ValueError as exc:
         raise SettingsError(f"deployment file {path} is not valid JSON: {exc}") from None
     try:

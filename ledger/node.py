@@ -64,7 +64,8 @@ def start_anvil(
     """Start anvil and wait until it answers; returns the process and its RPC URL."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(anvil_command(port, state, extra=extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = anvil_command(port, state, extra=extra)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if process.poll() is not None:

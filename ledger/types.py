@@ -1,17 +1,17 @@
 """Domain values and their on-chain forms: codes as bytes32, baht as integer satang.
 
-    >>> encode_code("MOE-01")[:8]  # left-aligned ASCII, zero padded to 32 bytes
-    b'MOE-01\\x00\\x00'
-    >>> parse_baht("1,234.50 บาท")
-    123450
-    >>> format_baht(123450)
-    '1234.50'
+>>> encode_code("MOE-01")[:8]  # left-aligned ASCII, zero padded to 32 bytes
+b'MOE-01\\x00\\x00'
+>>> parse_baht("1,234.50 บาท")
+123450
+>>> format_baht(123450)
+'1234.50'
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from ledger.errors import LedgerError
@@ -86,7 +86,7 @@ def fiscal_year_of(moment: date | datetime) -> int:
     """
     if isinstance(moment, datetime):
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         moment = moment.astimezone(BANGKOK).date()
     year = moment.year + 1 if moment.month >= 10 else moment.year
     return year + BE_OFFSET

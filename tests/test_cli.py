@@ -25,8 +25,20 @@ def test_unknown_command_is_a_usage_error_without_traceback() -> None:
 
 def test_domain_error_is_one_line(tmp_path) -> None:
     # A deployment file that does not exist: a SettingsError (a LedgerError) from ledger/.
-    result = _run("disburse", "add", "P1", "10.00", "--payee", "VND-1", "--voucher", "V1",
-                  "--deployment", str(tmp_path / "missing.json"), "--rpc-url", "http://127.0.0.1:9")
+    result = _run(
+        "disburse",
+        "add",
+        "P1",
+        "10.00",
+        "--payee",
+        "VND-1",
+        "--voucher",
+        "V1",
+        "--deployment",
+        str(tmp_path / "missing.json"),
+        "--rpc-url",
+        "http://127.0.0.1:9",
+    )
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines and lines[-1].startswith("error: ") and "Traceback" not in result.stderr
@@ -34,9 +46,23 @@ def test_domain_error_is_one_line(tmp_path) -> None:
 
 def test_every_command_of_the_architecture_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = [
-        ["node"], ["deploy"], ["agency", "add"], ["agency", "recorder", "add"], ["project", "add"],
-        ["budget", "import"], ["disburse", "add"], ["disburse", "import"], ["reverse"], ["request", "open"],
-        ["request", "advance"], ["index"], ["serve"], ["audit", "export"], ["audit", "verify"], ["role"], ["demo"],
+        ["node"],
+        ["deploy"],
+        ["agency", "add"],
+        ["agency", "recorder", "add"],
+        ["project", "add"],
+        ["budget", "import"],
+        ["disburse", "add"],
+        ["disburse", "import"],
+        ["reverse"],
+        ["request", "open"],
+        ["request", "advance"],
+        ["index"],
+        ["serve"],
+        ["audit", "export"],
+        ["audit", "verify"],
+        ["role"],
+        ["demo"],
         ["db", "upgrade"],
     ]
     for command in commands:

@@ -64,7 +64,9 @@ def test_the_guided_tour_works_as_written(tmp_path: Path) -> None:
         subprocess.run([BIN / "govledger", "deploy"], env={**env, "GOVLEDGER_PRIVATE_KEY": DEV_KEY}, check=True)
         subprocess.run([BIN / "govledger", "index"], env=env, check=True, capture_output=True)
         server = subprocess.Popen(
-            [BIN / "govledger", "serve", "--port", str(api_port)], env=env, stdout=subprocess.DEVNULL,
+            [BIN / "govledger", "serve", "--port", str(api_port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
@@ -82,7 +84,7 @@ def test_the_guided_tour_works_as_written(tmp_path: Path) -> None:
                 script.append("govledger index >/dev/null 2>&1")  # the demo's follower would have caught up
             if command.startswith(". .venv/bin/activate"):
                 continue  # the test already runs inside the virtual environment
-            script.append(f"{{ {command} ; }} > {tmp_path}/out.{number} 2>&1; echo \"::rc {number} $?\"")
+            script.append(f'{{ {command} ; }} > {tmp_path}/out.{number} 2>&1; echo "::rc {number} $?"')
         result = subprocess.run(
             ["bash", "-c", "\n".join(script)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900
         )

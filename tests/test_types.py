@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -58,7 +58,7 @@ def test_fiscal_years_are_buddhist_era() -> None:
     assert fiscal_year_of(date(2024, 10, 1)) == 2568
     assert fiscal_year_of(date(2024, 9, 30)) == 2567
     # 30 Sep 2024 20:00 UTC is already 1 Oct in Bangkok.
-    assert fiscal_year_of(datetime(2024, 9, 30, 20, 0, tzinfo=timezone.utc)) == 2568
+    assert fiscal_year_of(datetime(2024, 9, 30, 20, 0, tzinfo=UTC)) == 2568
     with pytest.raises(ValueFormatError):
         fiscal_year_bounds(2025)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ from ledger.settings import get_settings
 
 # Genesis of a fresh demo chain: 1 Oct 2021 00:00 Bangkok, the first day of fiscal year 2565,
 # so that the seeded FY2565 disbursements carry dates inside their fiscal year.
-FY2565_START = int(datetime(2021, 9, 30, 17, 0, tzinfo=timezone.utc).timestamp())
+DEFAULT_STATE = Path("var/chain-state.json")
+FY2565_START = int(datetime(2021, 9, 30, 17, 0, tzinfo=UTC).timestamp())
 
 
 def _say(message: str) -> None:
@@ -52,7 +53,7 @@ def _start_chain(rpc_url: str, state: Path) -> tuple[Any, bool]:
 def demo(
     port: int = typer.Option(8000, help="Port of the API and dashboard."),
     host: str = typer.Option("127.0.0.1", help="Address to serve on (loopback by default)."),
-    state: Path = typer.Option(Path("var/chain-state.json"), help="anvil's state file: the chain survives restarts."),
+    state: Path = typer.Option(DEFAULT_STATE, help="anvil's state file: the chain survives restarts."),
     seed_only: bool = typer.Option(False, "--seed-only", help="Set up, seed and index, then exit without serving."),
 ) -> None:
     """Run everything on a local chain: anvil, deploy, seed FY2565 data, index, serve.
@@ -83,9 +84,7 @@ def demo(
             _say(f"deployed GovLedger at {deployment.address} (deployment file {settings.deployment})")
         else:
             _say(f"using the deployment at {deployment.address}")
-        admin = LedgerClient(
-            admin.transport, deployment.address, admin.account, deploy_block=deployment.deploy_block
-        )
+        admin = LedgerClient(admin.transport, deployment.address, admin.account, deploy_block=deployment.deploy_block)
 
         marker = settings.deployment.with_name("demo-seed.json")
         seq, _ = admin.ledger_head()
