@@ -55,6 +55,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "projects": ("โครงการ", "Projects"),
     "project": ("โครงการ", "Project"),
     "n_projects": ("{n} โครงการ", "{n} projects"),
+    "n_projects_one": ("{n} โครงการ", "{n} project"),
     "agency": ("หน่วยงาน", "Agency"),
     "agencies": ("หน่วยงาน", "Agencies"),
     "by_agency": ("งบประมาณรายหน่วยงาน", "Budget by agency"),
@@ -236,6 +237,7 @@ WORDS: dict[str, tuple[str, str]] = {
         " M-59AE5AA8/BU-86200C034E belongs to M-59AE5AA8.",
     ),
     "n_agencies": ("{n} หน่วยงาน", "{n} agencies"),
+    "n_agencies_one": ("{n} หน่วยงาน", "{n} agency"),
     "units": ("หน่วยงานในสังกัด", "Agencies of this ministry"),
     "ministry_totals": (
         "ตัวเลขรวมของทุกหน่วยงานในสังกัด ทุกปีงบประมาณ",
@@ -368,6 +370,9 @@ class Words:
             raise AttributeError(key) from None
 
     def __call__(self, key: str, **values: Any) -> str:
+        # English counts take a singular form where one exists ("1 project"); Thai has none.
+        if values.get("n") == 1 and f"{key}_one" in WORDS:
+            key = f"{key}_one"
         return WORDS[key][self._index].format(**values)
 
     def state(self, name: str) -> str:

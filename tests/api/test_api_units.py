@@ -102,3 +102,12 @@ def test_quantiles_interpolate() -> None:
     assert quantile([3], 0.8) == 3
     assert quantile([1, 2, 3, 4], 0.5) == 2.5
     assert quantile([0, 10], 0.8) == 8
+
+
+def test_counts_read_right_in_both_languages() -> None:
+    from api.i18n import Words
+
+    english, thai = Words("en"), Words("th")
+    assert [english("n_projects", n=n) for n in (0, 1, 2)] == ["0 projects", "1 project", "2 projects"]
+    assert english("n_agencies", n=1) == "1 agency" and english("n_agencies", n=5) == "5 agencies"
+    assert thai("n_agencies", n=1) == "1 หน่วยงาน" and thai("n_projects", n=2) == "2 โครงการ"
