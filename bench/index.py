@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 BATCH = 500  # disbursements per disburseBatch transaction (~15M gas)
+# Transactions queued before waiting for them to be mined: a queue of the whole million held
+# ~24 GB in anvil's memory and got it killed.
+IN_FLIGHT = 20
 DISBURSEMENT_ARRAY = "(bytes32,bytes32,uint256,bytes32,bytes32,bytes32)[]"
 POSTGRES = os.environ.get("GOVLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -45,7 +48,9 @@ def start_chain(extra: list[str] | None = None) -> tuple[Any, str, Any, Any, Any
     from ledger import node
     from tests.indexer.chain import deploy
 
-    process, url = node.start_anvil(extra=["--gas-limit", "100000000", *(extra or [])])
+    # --prune-history: no state snapshot per block (getLogs needs none); with them, anvil's memory
+    # grows by tens of MB a block of 500-disbursement transactions.
+    process, url = node.start_anvil(extra=["--gas-limit", "100000000", "--prune-history", *(extra or [])])
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120}))
     contract, deployment = deploy(w3)
     return process, url, w3, contract, deployment
@@ -110,21 +115,31 @@ def generate(w3: Any, contract: Any, events: int, state: dict[str, Any], budget:
             raise RuntimeError(answer["error"])
         sent += BATCH
         last_tx = answer["result"]
-    # anvil mines asynchronously: count only what is on chain. Polled on our own connection with
-    # retries: a pooled keep-alive connection left idle while a long queue is mined gets reset.
+        if sent % (BATCH * IN_FLIGHT) == 0:
+            wait_mined(client, w3.provider.endpoint_uri, last_tx)
+    # anvil mines asynchronously: count only what is on chain.
+    wait_mined(client, w3.provider.endpoint_uri, last_tx)
+    client.close()
+    return time.perf_counter() - started
+
+
+def wait_mined(client: Any, url: str, tx: str | None) -> None:
+    """Poll for ``tx``'s receipt on our own connection, with retries: a pooled keep-alive
+    connection left idle while anvil mines a long queue gets reset."""
+    import httpx
+    import orjson
+
     deadline = time.monotonic() + 3600
-    while last_tx is not None:
-        body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [last_tx]}
+    while tx is not None:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [tx]}
         try:
-            if orjson.loads(client.post(w3.provider.endpoint_uri, json=body).content).get("result"):
-                break
+            if orjson.loads(client.post(url, json=body).content).get("result"):
+                return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"transaction {last_tx} not mined within an hour")
-        time.sleep(1.0)
-    client.close()
-    return time.perf_counter() - started
+            raise RuntimeError(f"transaction {tx} not mined within an hour")
+        time.sleep(0.2)
 
 
 # -- indexer runs (child processes) -----------------------------------------------------------
