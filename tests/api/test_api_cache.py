@@ -62,6 +62,10 @@ def test_the_same_question_is_answered_from_memory(copy_client: TestClient) -> N
     first = copy_client.get("/v1/disbursements?limit=5")
     assert first.status_code == 200 and sent
     sent.clear()
+    # Kept from the second time it is asked: a question asked once is not kept.
+    second = copy_client.get("/v1/disbursements?limit=5")
+    assert sent and second.content == first.content
+    sent.clear()
     again = copy_client.get("/v1/disbursements?limit=5")
     assert sent == []
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
@@ -71,8 +75,10 @@ def test_the_same_question_is_answered_from_memory(copy_client: TestClient) -> N
     assert not_modified.status_code == 304 and not_modified.headers["etag"] == first.headers["etag"]
     assert sent == []
     # Another query string is another question.
-    assert copy_client.get("/v1/disbursements?limit=6").status_code == 200
-    assert sent
+    for _ in range(2):
+        sent.clear()
+        assert copy_client.get("/v1/disbursements?limit=6").status_code == 200
+        assert sent
 
 
 def test_errors_exports_and_pages_are_never_kept(copy_client: TestClient) -> None:
@@ -88,7 +94,8 @@ def test_a_commit_to_the_mirror_is_seen_at_once(copy_client: TestClient, mirror_
     listed = copy_client.get("/v1/disbursements?limit=1").json()["items"][0]
     path = f"/v1/disbursements/{listed['id']}"
     before = copy_client.get(path)
-    assert copy_client.get(path).content == before.content
+    for _ in range(2):
+        assert copy_client.get(path).content == before.content  # now kept
     with sqlite3.connect(mirror_copy.removeprefix("sqlite:///")) as writer:
         writer.execute("UPDATE disbursements SET payee = 'CHANGED-BY-INDEXER' WHERE seq = ?", (listed["id"],))
     after = copy_client.get(path)
@@ -103,6 +110,7 @@ def test_postgresql_answers_follow_the_checkpoint(pg_url: str) -> None:
         code = client.get("/v1/projects?limit=1").json()["items"][0]["code"]
         path = f"/v1/projects/{code}"
         before = client.get(path).json()
+        assert client.get(path).json() == before  # the second ask keeps it
         sent = counted(app)
         assert client.get(path).json() == before and sent == []
         with psycopg.connect(pg_url, autocommit=False) as writer:
@@ -127,7 +135,8 @@ def test_memory_is_bounded(mirror_copy: str) -> None:
     with TestClient(app) as client:
         sent = counted(app)
         for limit in (1, 2, 3):
-            client.get(f"/v1/disbursements?limit={limit}")
+            for _ in range(2):
+                client.get(f"/v1/disbursements?limit={limit}")
         sent.clear()
         client.get("/v1/disbursements?limit=3")
         assert sent == []  # kept
