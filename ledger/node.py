@@ -66,16 +66,20 @@ def start_anvil(
     url = f"http://127.0.0.1:{port}"
     command = anvil_command(port, state, extra=extra)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
-            raise NodeError(f"anvil exited with code {process.returncode}: {err[-500:]}")
-        if rpc_ready(url):
-            return process, url
-        time.sleep(0.05)
-    process.kill()
-    raise NodeError(f"anvil did not answer on {url} within {wait:.0f}s")
+    try:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                err = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+                raise NodeError(f"anvil exited with code {process.returncode}: {err[-500:]}")
+            if rpc_ready(url):
+                return process, url
+            time.sleep(0.05)
+        raise NodeError(f"anvil did not answer on {url} within {wait:.0f}s")
+    except BaseException:
+        # Also on Ctrl-C or SIGTERM while waiting: nobody else holds the process to stop it.
+        stop(process)
+        raise
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

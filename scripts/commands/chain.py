@@ -87,9 +87,13 @@ def node_command(
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)
     state.parent.mkdir(parents=True, exist_ok=True)
-    process, url = node.start_anvil(port, state)
-    typer.echo(f"local chain on {url} (chain id 31337), state in {state}; Ctrl-C to stop", err=True)
     try:
+        process, url = node.start_anvil(port, state)  # stops anvil itself if interrupted here
+    except KeyboardInterrupt:
+        typer.echo("stopped while starting", err=True)
+        return
+    try:
+        typer.echo(f"local chain on {url} (chain id 31337), state in {state}; Ctrl-C to stop", err=True)
         code = process.wait()
     except KeyboardInterrupt:
         node.stop(process)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -88,3 +89,23 @@ def test_batch_gas_covers_batches_unlike_the_preflighted_prefix(anvil_fresh: dic
     results = moe.disburse_batch(plain + heavy, batch_size=50)
     assert len(results) == 4 and all(r.gas_used > 0 for r in results)
     assert moe.disbursement("MOE", f"B{119:030d}") is not None
+
+
+def test_anvil_interrupted_while_starting_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A SIGTERM or Ctrl-C that lands while start_anvil waits for the node to answer used to
+    # leave anvil running with nobody holding it (found as a stray anvil after a test run).
+    started: list[Any] = []
+    real_popen = node.subprocess.Popen
+
+    def recording_popen(*args: Any, **kwargs: Any) -> Any:
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    def interrupted(url: str) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(node.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(node, "rpc_ready", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        node.start_anvil()
+    assert len(started) == 1 and started[0].poll() is not None
