@@ -22,7 +22,7 @@ from indexer.errors import DatabaseError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The tables a backfill fills with a row per event. A mirror built from nothing is written
 # without their non-unique indexes, which are then built in one pass each (``indexer.sync``):
-# updating seven B-trees per row costs more than sorting the finished table once.
+# updating eight more B-trees for every event costs more than sorting each finished table once.
 BULK_TABLES = ("events", "disbursements")
 
 

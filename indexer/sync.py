@@ -481,7 +481,7 @@ class Syncer:
         if self.ledger_seq == 0 and self.cp_number < target:
             # A mirror built from nothing: rows go in without the bulk tables' secondary
             # indexes, which are built in one pass each when the run ends (or, after a crash,
-            # when the next run starts); on PostgreSQL this makes a backfill about 10% faster.
+            # when the next run starts). bench/index.py measured it 8% faster on PostgreSQL, 17% on SQLite.
             self.store.drop_indexes(deferrable_indexes())
             self.indexes_deferred = True
         failures = 0
