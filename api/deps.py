@@ -54,6 +54,15 @@ Cursor = Annotated[
     str, Query(pattern=CURSOR_PATTERN, max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page")
 ]
 PathCode = Annotated[str, Path(pattern=CODE_PATTERN, min_length=1, max_length=32, examples=["MOE-2570-001"])]
+TrackingCode = Annotated[
+    str,
+    Path(
+        min_length=32,
+        max_length=39,
+        pattern=r"^[0-9A-Za-z]{4}(-?[0-9A-Za-z]{4}){7}$",
+        description="The 32-character code on the applicant's receipt, with or without dashes",
+    ),
+]
 
 
 def mirror(request: Request) -> Mirror:

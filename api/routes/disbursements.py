@@ -13,7 +13,7 @@ from api.cursor import MAX_CURSOR_CHARS, decode_cursor, encode_cursor
 from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, reject_unknown_parameters, to_date, to_satang
 from api.errors import InvalidParameterError, NotFoundError
 from api.query import QueryParameter, documented, parse_query
-from api.render import iso_utc, money, provenance
+from api.render import money, provenance
 from api.responses import json_answer
 from api.schemas import CODE_PATTERN, DisbursementDetailPublic, DisbursementListPublic
 from ledger.types import BANGKOK
@@ -156,15 +156,7 @@ def disbursement(row: Any) -> dict[str, Any]:
         "document_hash": document_hash,
         "request": request_tracking,
         "reversed": reversed_by is not None,
-        "provenance": {
-            "ledger_seq": seq,
-            "ledger_head": head,
-            "tx_hash": tx_hash,
-            "block_number": block_number,
-            "block_hash": block_hash,
-            "log_index": log_index,
-            "recorded_at": iso_utc(at),
-        },
+        "provenance": provenance(seq, head, tx_hash, block_number, block_hash, log_index, at),
     }
 
 

@@ -298,22 +298,18 @@ async def overview(request: Request) -> Response:
         }
         return _url(request, "/", **query, lang=lang) + f"#by-{table}-h"
 
-    ministry_chart = charts.allocation_bars(
-        "by-ministry",
-        words.chart_by_ministry,
-        [charts.Bar(r["label"], r["allocated_satang"], r["net_satang"]) for r in ministries],
-        lang,
-        words.allocated,
-        words.net,
-    )
-    chart = charts.allocation_bars(
-        "by-agency",
-        words.chart_by_agency,
-        [charts.Bar(r["label"], r["allocated_satang"], r["net_satang"]) for r in rows],
-        lang,
-        words.allocated,
-        words.net,
-    )
+    def bars(chart_id: str, title: str, items: list[dict[str, Any]]) -> Any:
+        return charts.allocation_bars(
+            chart_id,
+            title,
+            [charts.Bar(r["label"], r["allocated_satang"], r["net_satang"]) for r in items],
+            lang,
+            words.allocated,
+            words.net,
+        )
+
+    ministry_chart = bars("by-ministry", words.chart_by_ministry, ministries)
+    chart = bars("by-agency", words.chart_by_agency, rows)
     latest = await _api(request, list_disbursements, {"fiscal_year": fiscal_year, "limit": LATEST})
     projects = await _project_names(request, {item["project"] for item in latest["items"]})
     return await _render(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.deps import Strict
+from api.deps import Strict, TrackingCode
 from api.errors import MirrorUnavailableError, NotFoundError
 from api.responses import json_answer
 from ledger.errors import LedgerError
@@ -22,15 +22,6 @@ from ledger.types import ValueFormatError, decode_tracking, encode_tracking
 
 router = APIRouter(prefix="/v1/proofs", tags=["proofs"], dependencies=[Strict])
 
-TrackingCode = Annotated[
-    str,
-    Path(
-        min_length=32,
-        max_length=39,
-        pattern=r"^[0-9A-Za-z]{4}(-?[0-9A-Za-z]{4}){7}$",
-        description="The 32-character code on the applicant's receipt, with or without dashes",
-    ),
-]
 Seq = Annotated[int, Path(ge=1, le=2**63 - 1, description="Ledger sequence number of the entry")]
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import Strict
+from api.deps import Strict, TrackingCode
 from api.errors import NotFoundError
 from api.render import iso_utc
 from api.responses import json_answer
@@ -23,16 +23,6 @@ from indexer.workdays import bangkok_date, working_days_between
 from ledger.types import ValueFormatError, decode_tracking, encode_tracking
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"], dependencies=[Strict])
-
-TrackingCode = Annotated[
-    str,
-    Path(
-        min_length=32,
-        max_length=39,
-        pattern=r"^[0-9A-Za-z]{4}(-?[0-9A-Za-z]{4}){7}$",
-        description="The 32-character code on the applicant's receipt, with or without dashes",
-    ),
-]
 
 
 async def chain_time(request: Request) -> int:
