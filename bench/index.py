@@ -176,6 +176,20 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return sorted(runs, key=lambda run: run["events"] / run["seconds"])[len(runs) // 2]
 
 
+def run_figures(run: dict[str, Any]) -> dict[str, Any]:
+    """What every indexer run reports (``run_indexer``'s result), rounded."""
+    return {
+        "events": run["events"],
+        "seconds": round(run["seconds"], 2),
+        "wall_seconds_with_startup": round(run["wall_seconds"], 2),
+        "events_per_second": round(run["events"] / run["seconds"]),
+        "cpu_seconds": round(run["cpu_seconds"], 2),
+        "events_per_cpu_second": round(run["events"] / run["cpu_seconds"]),
+        "peak_rss_mb": round(run["peak_rss_mb"]),
+        "load_average": round(os.getloadavg()[0], 1),
+    }
+
+
 def rates(runs: list[dict[str, Any]]) -> list[int]:
     return [round(run["events"] / run["seconds"]) for run in runs]
 
@@ -421,46 +435,23 @@ def main() -> int:
                     pg_digest = mirror_digest(pg_url)
             finally:
                 drop_schema(schema)
-        sqlite, pg = median_run(sqlite_runs), median_run(pg_runs)
-        sqlite_rate = sqlite["events"] / sqlite["seconds"]
-        pg_rate = pg["events"] / pg["seconds"]
         naive_result = naive(w3, contract, deployment, f"sqlite:///{work / 'naive.db'}", args.naive_sample)
         naive_rate = naive_result["events_per_second"]
-        emit(
-            bench="index",
-            backend="sqlite",
-            events=sqlite["events"],
-            seconds=round(sqlite["seconds"], 2),
-            wall_seconds_with_startup=round(sqlite["wall_seconds"], 2),
-            events_per_second=round(sqlite_rate),
-            runs_events_per_second=rates(sqlite_runs),
-            goal=20_000,
-            naive_events_per_second=round(naive_rate),
-            naive_sample=naive_result["events"],
-            speedup_vs_naive=round(sqlite_rate / naive_rate, 1),
-            goal_speedup=10,
-            cpu_seconds=round(sqlite["cpu_seconds"], 2),
-            events_per_cpu_second=round(sqlite["events"] / sqlite["cpu_seconds"]),
-            naive_events_per_cpu_second=round(naive_result["events"] / naive_result["cpu_seconds"]),
-            peak_rss_mb=round(sqlite["peak_rss_mb"]),
-            load_average=round(os.getloadavg()[0], 1),
-        )
-        emit(
-            bench="index",
-            backend="postgresql",
-            events=pg["events"],
-            seconds=round(pg["seconds"], 2),
-            wall_seconds_with_startup=round(pg["wall_seconds"], 2),
-            events_per_second=round(pg_rate),
-            runs_events_per_second=rates(pg_runs),
-            goal=25_000,
-            naive_events_per_second=round(naive_rate),
-            speedup_vs_naive=round(pg_rate / naive_rate, 1),
-            cpu_seconds=round(pg["cpu_seconds"], 2),
-            events_per_cpu_second=round(pg["events"] / pg["cpu_seconds"]),
-            peak_rss_mb=round(pg["peak_rss_mb"]),
-            load_average=round(os.getloadavg()[0], 1),
-        )
+        naive_per_cpu = round(naive_result["events"] / naive_result["cpu_seconds"])
+        for backend, runs, goal in (("sqlite", sqlite_runs, 20_000), ("postgresql", pg_runs, 25_000)):
+            run = median_run(runs)
+            emit(
+                bench="index",
+                backend=backend,
+                **run_figures(run),
+                runs_events_per_second=rates(runs),
+                goal=goal,
+                naive_events_per_second=round(naive_rate),
+                naive_sample=naive_result["events"],
+                naive_events_per_cpu_second=naive_per_cpu,
+                speedup_vs_naive=round(run["events"] / run["seconds"] / naive_rate, 1),
+                goal_speedup=10,
+            )
         sqlite_digest = mirror_digest(f"sqlite:///{work / 'mirror-0.db'}")
         emit(
             bench="index", step="digests", sqlite=sqlite_digest, postgresql=pg_digest, equal=pg_digest == sqlite_digest
@@ -486,19 +477,7 @@ def main() -> int:
             try:
                 for backend, db_url in (("sqlite", f"sqlite:///{work / 'big.db'}"), ("postgresql", pg_url)):
                     big = run_indexer(url, db_url, deployment_path)
-                    emit(
-                        bench="index",
-                        backend=backend,
-                        events=big["events"],
-                        seconds=round(big["seconds"], 1),
-                        wall_seconds_with_startup=round(big["wall_seconds"], 1),
-                        events_per_second=round(big["events"] / big["seconds"]),
-                        cpu_seconds=round(big["cpu_seconds"], 1),
-                        events_per_cpu_second=round(big["events"] / big["cpu_seconds"]),
-                        peak_rss_mb=round(big["peak_rss_mb"]),
-                        load_average=round(os.getloadavg()[0], 1),
-                        goal_peak_rss_mb=300,
-                    )
+                    emit(bench="index", backend=backend, **run_figures(big), goal_peak_rss_mb=300)
             finally:
                 drop_schema(schema)
     finally:
