@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import scripts.govledger as govledger
-from ledger import node
 from ledger.settings import get_settings
 
 pytestmark = [pytest.mark.anvil, pytest.mark.xdist_group("recording-cli")]
@@ -22,15 +21,6 @@ OTHER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
 OTHER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 STRANGER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "budget"
-
-
-@pytest.fixture(scope="module")
-def chain_url() -> Iterator[str]:
-    process, url = node.start_anvil()
-    try:
-        yield url
-    finally:
-        node.stop(process)
 
 
 class Cli:

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +32,6 @@ REGISTRAR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2f
 OFFICER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 ROWS = 2000
 KILL_SEED = 20251122
-
-
-@pytest.fixture(scope="module")
-def chain_url() -> Iterator[str]:
-    process, url = node.start_anvil()
-    try:
-        yield url
-    finally:
-        node.stop(process)
 
 
 def _fresh_ledger(url: str, tmp_path: Path) -> tuple[LedgerClient, Path]:
