@@ -196,6 +196,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's OpenTelemetry hooks ask the global providers on every request whether anyone
+        # listens (a few environment lookups each time); nothing here exports spans or metrics.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.mirror = mirror
