@@ -325,6 +325,8 @@ class RecordedDisbursement:
     payee: str
     tx_hash: str
     block_number: int
+    document_hash: bytes = ZERO32
+    request: bytes = ZERO32  # tracking code as stored (decode_tracking prints it)
 
 
 @dataclass(frozen=True)
@@ -732,10 +734,13 @@ class LedgerClient:
                 "DisbursementUnknown",
                 (seq,),
             )
-        log = logs[0]
-        voucher, amount, payee, _doc, _req, _head = abi_decode(list(event.data), bytes.fromhex(log["data"][2:]))
+        return self._recorded(logs[0])
+
+    def _recorded(self, log: dict[str, Any]) -> RecordedDisbursement:
+        event = self.abi.events["DisbursementRecorded"]
+        voucher, amount, payee, document, request, _head = abi_decode(list(event.data), bytes.fromhex(log["data"][2:]))
         return RecordedDisbursement(
-            seq=seq,
+            seq=_int(log["topics"][1]),
             project=decode_code(bytes.fromhex(log["topics"][2][2:])),
             agency=decode_code(bytes.fromhex(log["topics"][3][2:])),
             voucher=decode_code(bytes(voucher)),
@@ -743,7 +748,26 @@ class LedgerClient:
             payee=decode_code(bytes(payee)),
             tx_hash=log["transactionHash"],
             block_number=_int(log["blockNumber"]),
+            document_hash=bytes(document),
+            request=bytes(request),
         )
+
+    def recorded_disbursements(self, seqs: Sequence[int], chunk: int = 200) -> dict[int, RecordedDisbursement]:
+        """The DisbursementRecorded events of many seqs: what each payment recorded in full
+        (the contract's ``disbursement`` view keeps only project and amount). One eth_getLogs
+        per ``chunk`` seqs, the seq topic given as a list of alternatives."""
+        topic0 = "0x" + self.abi.events["DisbursementRecorded"].topic0.hex()
+        unique = sorted(set(seqs))
+        out: dict[int, RecordedDisbursement] = {}
+        for start in range(0, len(unique), chunk):
+            wanted = ["0x" + seq.to_bytes(32, "big").hex() for seq in unique[start : start + chunk]]
+            query = {"address": self.address, "fromBlock": _hex(self.deploy_block), "toBlock": "latest"}
+            logs = self._rpc("eth_getLogs", [{**query, "topics": [topic0, wanted]}], "getLogs")
+            for log in logs or []:
+                if not log.get("removed"):
+                    found = self._recorded(log)
+                    out[found.seq] = found
+        return out
 
     # ------------------------------------------------------------------ sending
 
