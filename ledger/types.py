@@ -78,17 +78,6 @@ def ascii_digits(text: str, what: str) -> str:
     return converted
 
 
-def parse_count(text: str, what: str) -> int:
-    """A whole number typed by a person (an id, a year): ASCII or Thai digits only.
-
-    Python's int() reads every script's digits (``int("১০")`` is 10), hence this.
-    """
-    digits = ascii_digits(text.strip(), what)
-    if not re.fullmatch(r"[0-9]{1,30}", digits):
-        raise ValueFormatError(f"{what} {text!r} is not a whole number")
-    return int(digits)
-
-
 # Explicit bidi embeddings, overrides and isolates reorder the text around them when shown.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Letters that render as nothing (Hangul fillers, the blank braille pattern).

@@ -111,20 +111,6 @@ def test_other_scripts_digits_are_refused_by_name(text: str, named: str) -> None
     assert "\n" not in str(refused.value) and "0-9 or Thai" in str(refused.value)
 
 
-def test_whole_numbers_take_ascii_or_thai_digits_only() -> None:
-    from ledger.types import parse_count
-
-    assert parse_count("2568", "fiscal year") == parse_count("๒๕๖๘", "fiscal year") == 2568
-    for text, message in (
-        ("১০৪২", "BENGALI DIGIT ONE"),
-        ("１", "FULLWIDTH"),
-        ("12a", "not a whole number"),
-        ("", "whole"),
-    ):
-        with pytest.raises(ValueFormatError, match=message):
-            parse_count(text, "id")
-
-
 def test_voucher_identity_is_case_and_space_blind() -> None:
     from ledger.types import canonical_voucher
 

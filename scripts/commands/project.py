@@ -16,7 +16,10 @@ app = typer.Typer(help="Projects and their allocations (registrar only).", no_ar
 def add(
     code: Annotated[str, typer.Argument(help="Project code: 1-32 of A-Z a-z 0-9 . _ / -")],
     agency: Annotated[str, typer.Option("--agency", help="Code of the agency that spends it.")],
-    fiscal_year: Annotated[int, typer.Option("--fiscal-year", help="Thai fiscal year, Buddhist Era (2568).")],
+    fiscal_year: Annotated[
+        int,
+        typer.Option("--fiscal-year", help="Thai fiscal year, Buddhist Era (2568)."),
+    ],
     budget: Annotated[str, typer.Option("--budget", help="Allocation in baht, e.g. 1500000.00 or 1,500,000")],
     name: Annotated[str, typer.Option("--name", help="Project name (Thai).")],
     rpc_url: RpcUrl = None,
@@ -31,15 +34,14 @@ def add(
             --budget 1500000.00 --name "ห้องเรียนอัจฉริยะ"
     """
     from ledger.client import ProjectSpec
-    from ledger.types import encode_code, format_baht, parse_baht
+    from ledger.types import check_text, encode_code, format_baht, parse_baht
 
     encode_code(code, "project code")
     encode_code(agency, "agency code")
     if not 2500 <= fiscal_year <= 2700:
         raise InputError(f"{fiscal_year} is not a Buddhist Era fiscal year like 2568")
     allocation = parse_baht(budget)
-    if not name.strip():
-        raise InputError("the name must not be empty")
+    check_text(name, "the name")
     (result,) = connect(rpc_url, deployment).register_projects(
         [ProjectSpec(code, agency, fiscal_year, allocation, name)]
     )
