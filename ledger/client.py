@@ -147,12 +147,36 @@ class Transport(Protocol):
         ...
 
 
+def _revert_data(data: Any) -> str | None:
+    """The revert data inside a JSON-RPC error's ``data``, in each shape the common nodes send:
+
+    - ``"0x…"``: geth, anvil, Besu, Erigon; Hardhat and Ganache 7 for eth_call;
+    - ``{"message": …, "data": "0x…"}``: Hardhat 2 (EDR);
+    - ``{"hash": …, "programCounter": …, "result": "0x…", "reason": …, "message": "revert"}``:
+      Ganache 7 for eth_estimateGas and transactions (RuntimeError);
+    - ``{"0x<tx hash>": {"error": "revert", "program_counter": …, "return": "0x…", "reason": …},
+      "stack": …, "name": "RuntimeError"}``: Ganache 6 / ganache-core, one entry per transaction.
+    """
+    if isinstance(data, str):
+        return data if data.startswith("0x") else None
+    if not isinstance(data, dict):
+        return None
+    for key in ("data", "result"):
+        found = _revert_data(data.get(key))
+        if found is not None:
+            return found
+    for key, entry in data.items():
+        if isinstance(key, str) and key.startswith("0x") and isinstance(entry, dict):
+            found = _revert_data(entry.get("return"))
+            if found is not None:
+                return found
+    return None
+
+
 def _error_from_response(error: dict[str, Any], method: str) -> Exception:
-    data = error.get("data")
-    if isinstance(data, dict):  # some nodes nest the data one level down
-        data = data.get("data")
+    data = _revert_data(error.get("data"))
     message = str(error.get("message", "unknown error"))
-    if isinstance(data, str) and data.startswith("0x"):
+    if data is not None:
         try:
             return RpcRevert(bytes.fromhex(data[2:]), message)
         except ValueError:
