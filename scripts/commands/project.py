@@ -16,10 +16,7 @@ app = typer.Typer(help="Projects and their allocations (registrar only).", no_ar
 def add(
     code: Annotated[str, typer.Argument(help="Project code: 1-32 of A-Z a-z 0-9 . _ / -")],
     agency: Annotated[str, typer.Option("--agency", help="Code of the agency that spends it.")],
-    fiscal_year: Annotated[
-        int,
-        typer.Option("--fiscal-year", help="Thai fiscal year, Buddhist Era (2568)."),
-    ],
+    fiscal_year: Annotated[int, typer.Option("--fiscal-year", help="Thai fiscal year, Buddhist Era (2568).")],
     budget: Annotated[str, typer.Option("--budget", help="Allocation in baht, e.g. 1500000.00 or 1,500,000")],
     name: Annotated[str, typer.Option("--name", help="Project name (Thai).")],
     rpc_url: RpcUrl = None,
