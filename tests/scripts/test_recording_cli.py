@@ -414,3 +414,18 @@ def test_digits_of_other_scripts_are_refused_in_every_number(cli: Cli) -> None:
     ):
         code, _out, err = cli(*args)
         assert code == 2 and "valid integer" in err, (args, err)
+
+
+def test_disburse_import_refuses_a_conflicting_row_and_exits_1(cli: Cli, tmp_path: Path) -> None:
+    """Issue 12 item 4: a row whose voucher is on the ledger with another payee exited 0, lost."""
+    cli.as_key(OFFICER_KEY)
+    header = "project_code,amount,payee,voucher,document_hash,request,paid_on\n"
+    first = tmp_path / "first.csv"
+    first.write_text(header + "MOE-2568-001,10.00,PAY-A,C-1,,,2025-01-01\n")
+    cli.ok("disburse", "import", str(first))
+    second = tmp_path / "second.csv"
+    second.write_text(header + "MOE-2568-001,10.00,PAY-B,c-1,,,2025-01-01\nMOE-2568-001,2.00,PAY-A,C-2,,,2025-01-01\n")
+    code, out, err = cli("disburse", "import", str(second))
+    assert code == 1 and "error: 1 rows refused" in err
+    assert "line 2: voucher C-1 is already used on the ledger" in out and "payee PAY-A on the ledger, PAY-B" in out
+    assert "1 recorded, 0 already on the ledger, 1 refused" in out
