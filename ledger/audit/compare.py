@@ -282,6 +282,21 @@ class MirrorRebuild:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+def expected_public(bundle: Any) -> Any:
+    """What the public API must show, from the auditor's replay of the proven entries."""
+    from ledger.audit.public import public_ledger
+
+    times = {int(h["number"], 16): int(h["timestamp"], 16) for h in bundle.headers}
+    hashes = {int(h["number"], 16): h["hash"] for h in bundle.headers}
+    tx_hashes = {(row["block"], row["log_index"]): row["tx_hash"] for row in bundle.log_rows}
+    return public_ledger(bundle.entries, times, hashes, tx_hashes, times[bundle.manifest.head_number])
+
+
+def _ledger(bundle: Any) -> tuple[int, str]:
+    seq, head = bundle.replay.head_at(bundle.manifest.head_number)
+    return seq, "0x" + head.hex()
+
+
 class PinnedMirror:
     """One read transaction on the mirror, opened before anything is exported or rebuilt: a mirror
     that an indexer keeps following is read at the one height its checkpoint showed then, and the
@@ -395,7 +410,9 @@ def check_mirror(
         if api_url is not None:
             from ledger.audit.api_mirror import compare_api
 
-            return compare_api(reference, api_url, bundle.manifest)
+            if bundle.replay is None:
+                raise MirrorError("the entries did not replay: there is nothing to compare the API with")
+            return compare_api(reference.digest, expected_public(bundle), api_url, bundle.manifest, _ledger(bundle))
         assert pinned is not None
         if pinned.block > head:
             raise _ahead(pinned, reference, head)
