@@ -75,6 +75,20 @@ def mirror_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _checkpoint(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    from indexer.db import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT block_number FROM checkpoint")).first()
+            return int(row[0]) if row else -1
+    finally:
+        engine.dispose()
+
+
 def govledger(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "scripts.govledger", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
@@ -103,7 +117,11 @@ def test_index_follow_export_verify_with_empty_blocks(reloaded, mirror_url: str,
         text=True,
     )
     try:
-        time.sleep(4)
+        # Until it has caught up with the burst (its signal handlers are in place by then), and a little more.
+        deadline = time.monotonic() + 40
+        while _checkpoint(mirror_url) < indexed + 300 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        time.sleep(2)
     finally:
         follow.send_signal(signal.SIGTERM)
         _, err = follow.communicate(timeout=30)
