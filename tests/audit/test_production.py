@@ -58,6 +58,13 @@ def test_export_verify_and_proofs_need_no_old_state(reloaded, tmp_path: Path) ->
     proof = build_proof(source, dep.address, dep.deploy_block, 9)
     entry = verify_proof(proof, trusted_head=bytes.fromhex(proof["checkpoint"]["hash"][2:]))
     assert entry["seq"] == 9 and entry["block"] < manifest.head_number
+    # The command line too: a live node verified (export, replay, the head asked of the node).
+    deployment = tmp_path / "deployment.json"
+    save_deployment(dep, deployment)
+    env = {**os.environ, "GOVLEDGER_RPC_URL": chain.url, "GOVLEDGER_DEPLOYMENT": str(deployment)}
+    done = govledger(["audit", "verify", "--rpc", chain.url, "--no-recompile", "--json"], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["ok"] is True
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
