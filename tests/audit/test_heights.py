@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from indexer.sync import DEFAULT_REORG_WINDOW, index_once
 from ledger.artifacts import load_artifact
 from ledger.audit.export import export_bundle
@@ -88,3 +90,19 @@ def test_a_mirror_ahead_of_the_bundle_names_the_blocks_it_lacks(production_chain
     assert f"in blocks {paid_in};" in detail
     assert f"its events up to block {manifest.head_number} equal the bundle's" in detail
     assert f"--to-block {ahead}" in detail
+
+
+def test_the_rebuild_keeps_the_window_the_mirror_was_indexed_with(
+    production_chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dep = record(production_chain)
+    mirror = tmp_path / "mirror.db"
+    url = f"sqlite:///{mirror}"
+    production_chain.burst(40)
+    index_once(production_chain.url, url, dep, reorg_window=16)
+    bundle = tmp_path / "bundle"
+    export_bundle(HttpSource(production_chain.url), dep.address, dep.deploy_block, bundle, to_block=checkpoint(mirror))
+    # The auditor runs with the indexer's setting, as the operator's environment gives it.
+    monkeypatch.setenv("GOVLEDGER_REORG_WINDOW", "16")
+    report = verify_bundle(bundle, db_url=url, recompile=False)
+    assert report.ok, report.lines()
