@@ -3,8 +3,9 @@
 The checkpoint first (block, hash, ledger head, and the mirror digest against the rebuild), then
 every public table the API serves, each against the auditor's own replay (ledger/audit/public.py,
 never the indexer's code): agencies, projects, disbursements (reversals included), every request
-with its steps, each service's request counts per state, and the summary totals. Lists are read
-with keyset paging (``limit=500``); requests one by one, a few at a time. 429 and 503 answers
+with its steps, each service's statistics (requests per state; per step the count, median and p80
+working days and on-time share; each agency's on-time share), and the summary totals. Lists are
+read with keyset paging (``limit=500``); requests one by one, a few at a time. 429 and 503 answers
 are retried after their Retry-After (else an exponential back-off), so a rate-limited API is
 read slowly, never failed.
 """
@@ -177,11 +178,7 @@ def compare_api(
             requests = dict(zip(codes, answers, strict=True))
             names = sorted(public.services)
             stats = pool.map(lambda name: one(f"/v1/services/{quote(name, safe='')}/stats"), names)
-            services = {
-                name: {"requests": s.get("requests"), "states": s.get("states")}
-                for name, s in zip(names, stats, strict=True)
-                if s is not None
-            }
+            services = {name: s for name, s in zip(names, stats, strict=True) if s is not None}
         requests = {code: answer for code, answer in requests.items() if answer is not None}
         problems += _diff("request", public.requests, requests)
         problems += _diff("service", public.services, services)
@@ -199,6 +196,6 @@ def compare_api(
     return (
         f"API checkpoint (digest {reference_digest}) and every public table equal the replay: "
         f"{len(agencies)} agencies, {len(projects)} projects, {len(disbursements)} disbursements, "
-        f"{len(requests)} requests with their steps, {len(services)} services' counts, the summary totals",
+        f"{len(requests)} requests with their steps, {len(services)} services' statistics, the summary totals",
         figures,
     )

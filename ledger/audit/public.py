@@ -89,7 +89,7 @@ class PublicLedger:
     projects: dict[str, dict[str, Any]]
     disbursements: dict[int, dict[str, Any]]
     requests: dict[str, dict[str, Any]]
-    services: dict[str, dict[str, Any]]  # service -> {"requests": n, "states": [...]}
+    services: dict[str, dict[str, Any]]  # service -> /v1/services/{service}/stats
     summary: dict[str, Any]
 
 
@@ -110,6 +110,10 @@ def public_ledger(
     disbursements: dict[int, dict[str, Any]] = {}
     services: dict[str, _Service] = {}
     requests: dict[str, _Request] = {}
+    # Per service: state left -> working days each time; (state | acting agency) -> [with a limit, on time]
+    durations: dict[str, dict[int, list[int]]] = {}
+    state_on_time: dict[str, dict[int, list[int]]] = {}
+    agency_on_time: dict[str, dict[str, list[int]]] = {}
 
     def provenance(e: Entry) -> dict[str, Any]:
         return {
@@ -212,6 +216,7 @@ def public_ledger(
             services[code] = _Service(
                 code, states, list(f["timeLimitDays"]), {i for i in range(len(states)) if i not in exits}
             )
+            durations[code], state_on_time[code], agency_on_time[code] = {}, {}, {}
         elif e.name == "RequestOpened":
             service = services[decode_code(f["service"])]
             agency = decode_code(f["agencyCode"])
@@ -220,6 +225,16 @@ def public_ledger(
             requests[r.code] = r
         elif e.name == "RequestAdvanced":
             r = requests[_tracking(f["trackingCode"])]
+            left, actor = r.current[0], decode_code(f["agencyCode"])
+            durations[r.service.code].setdefault(left, []).append(days.between(_day(r.current[1]), _day(at)))
+            if r.deadline is not None:
+                met = _day(at) <= r.deadline
+                for counts in (
+                    state_on_time[r.service.code].setdefault(left, [0, 0]),
+                    agency_on_time[r.service.code].setdefault(actor, [0, 0]),
+                ):
+                    counts[0] += 1
+                    counts[1] += met
             r.steps.append(step(r, at, r.deadline))
             r.current = (f["toState"], at, decode_code(f["agencyCode"]), f["reason"])
             r.deadline = deadline(r.service, f["toState"], at)
@@ -244,10 +259,27 @@ def public_ledger(
         per_service[r.service.code][state] = per_service[r.service.code].get(state, 0) + 1
     public_services = {
         code: {
+            "service": code,
             "requests": sum(per_service[code].values()),
             "states": [
                 {"state": name, "terminal": i in s.terminal, "count": per_service[code].get(i, 0)}
                 for i, name in enumerate(s.states)
+            ],
+            "steps": [
+                {
+                    "state": name,
+                    "time_limit_working_days": s.limits[i] if i < len(s.limits) and s.limits[i] > 0 else None,
+                    "completed": len(durations[code].get(i, [])),
+                    "median_working_days": _quantile(durations[code].get(i, []), 0.5),
+                    "p80_working_days": _quantile(durations[code].get(i, []), 0.8),
+                    "on_time_share": _share(*state_on_time[code].get(i, [0, 0])),
+                }
+                for i, name in enumerate(s.states)
+                if i not in s.terminal
+            ],
+            "agencies": [
+                {"agency": agency, "steps_with_limit": total, "on_time": met, "on_time_share": _share(total, met)}
+                for agency, (total, met) in sorted(agency_on_time[code].items())
             ],
         }
         for code, s in services.items()
@@ -267,6 +299,21 @@ def public_ledger(
     return PublicLedger(
         agencies, projects, disbursements, public_requests, public_services, _summary(agencies, projects, sums)
     )
+
+
+def _quantile(values: list[int], q: float) -> float | None:
+    """The q-quantile by linear interpolation between closest ranks (PERCENTILE.INC), 2 places."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q
+    below = int(rank)
+    above = min(below + 1, len(ordered) - 1)
+    return round(ordered[below] + (ordered[above] - ordered[below]) * (rank - below), 2)
+
+
+def _share(total: int, met: int) -> float | None:
+    return round(met / total, 4) if total else None
 
 
 def _totals(rows: list[list[int]]) -> dict[str, Any]:

@@ -195,6 +195,14 @@ FALSIFICATIONS = {
         _on("/v1/services/*", lambda b: b["states"][0].update(count=b["states"][0]["count"] + 1)),
         r"service '[a-z-]+' differs: states\[0\]\.count:",
     ),
+    "step statistics changed": (
+        _on("/v1/services/student-loan/stats", lambda b: b["steps"][0].update(median_working_days=99.0)),
+        r"service 'student-loan' differs: steps\[0\]\.median_working_days: 99.0 instead of",
+    ),
+    "agency on-time share changed": (
+        _on("/v1/services/student-loan/stats", lambda b: b["agencies"][0].update(on_time=0, on_time_share=0.0)),
+        r"service 'student-loan' differs: agencies\[0\]\.on_time: 0 instead of \d+",
+    ),
 }
 
 
