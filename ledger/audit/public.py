@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import holidays
@@ -25,10 +26,12 @@ from ledger.types import BANGKOK, decode_code, decode_tracking, format_baht
 ZERO32 = b"\0" * 32
 
 
+@lru_cache(maxsize=65536)  # entries share their block's time
 def _iso(timestamp: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
+@lru_cache(maxsize=65536)
 def _day(timestamp: int) -> date:
     return datetime.fromtimestamp(timestamp, tz=BANGKOK).date()
 
