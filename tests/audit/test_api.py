@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -234,3 +235,22 @@ def test_a_doctored_mirror_row_is_named(anvil_chain, published, tmp_path: Path) 
         report = verify_bundle(anvil_chain.directory, api_url=url, recompile=False)
     assert [c.name for c in report.failures()] == ["mirror"]
     assert re.search(r"disbursement \d+ differs: payee: 'someone-else'", report.failures()[0].detail)
+
+
+def test_429_and_503_wait_as_retry_after_says_then_back_off() -> None:
+    from email.utils import formatdate
+
+    from ledger.audit.api_mirror import _get
+
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "3"}),
+        httpx.Response(503, headers={"Retry-After": formatdate(time.time() + 30, usegmt=True)}),
+        httpx.Response(503),
+        httpx.Response(200, json={"ok": True}),
+    ]
+    waits: list[float] = []
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: answers.pop(0)))
+    assert _get(client, "http://api.test/v1/summary", sleep=waits.append) == {"ok": True}
+    assert waits[0] == 3 and 25 <= waits[1] <= 30 and waits[2] == 2.0  # the third: back-off after two tries
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(404)))
+    assert _get(client, "http://api.test/v1/requests/X", missing=None) is None
