@@ -40,6 +40,7 @@ class EventSpec:
     head_types: tuple[str, ...]  # what abi.encode covers: prevHead, seq, selector, fields...
     static: bool  # every parameter is a one-word value type: decoded and hashed by slicing words
     checks: tuple[Any, ...] = ()  # static events: per parameter, word -> value (strict)
+    texts: tuple[bool, ...] = ()  # per parameter: a string (or string[]), decoded as bytes first
 
 
 # One-word value types and the check each word must pass (ABI strict mode: clean padding).
@@ -83,6 +84,7 @@ def event_specs() -> dict[bytes, EventSpec]:
             head_types=("bytes32", "uint64", "bytes32") + types[1:-1],
             static=all(_static_check(t) is not None for t in types),
             checks=tuple(_static_check(t) for t in types),
+            texts=tuple(t.startswith("string") for t in types),
         )
     return specs
 
@@ -100,6 +102,7 @@ class Entry:
     tx_index: int
     log_index: int  # position in the block, as JSON-RPC numbers logs
     words: bytes | None = None  # static events: the ABI encoding of ``fields``, as found in the log
+    raw: tuple[Any, ...] | None = None  # other events: ``fields`` with strings as the bytes on chain
 
     def where(self) -> str:
         return f"{self.name} seq {self.seq} (block {self.block_number}, log {self.log_index})"
@@ -116,7 +119,9 @@ def decode_entry(log: Log, block_number: int, tx_index: int, log_index: int) -> 
         return _decode_static(spec, log, block_number, tx_index, log_index)
     topics = iter(log.topics[1:])
     try:
-        data = iter(abi_decode(spec.data_types, log.data, strict=True))
+        # Strings are read as the bytes they are (the same ABI encoding): the contract accepts any
+        # bytes, not only UTF-8, and the head is computed over those bytes.
+        data = iter(abi_decode(tuple(_as_bytes(t) for t in spec.data_types), log.data, strict=True))
         values = []
         for kind, is_indexed in zip(spec.types, spec.indexed, strict=True):
             if is_indexed:
@@ -130,8 +135,21 @@ def decode_entry(log: Log, block_number: int, tx_index: int, log_index: int) -> 
         raise ReplayError(f"block {block_number} log {log_index}: {spec.name} does not decode: {exc}") from None
     except Exception as exc:  # eth-abi's DecodingError family
         raise ReplayError(f"block {block_number} log {log_index}: {spec.name} does not decode: {exc}") from None
-    fields = dict(zip(spec.names[1:-1], values[1:-1], strict=True))
-    return Entry(spec.name, values[0], values[-1], fields, spec.topic0, block_number, tx_index, log_index)
+    raw = tuple(values[1:-1])
+    texts = [_text(v) if is_text else v for v, is_text in zip(raw, spec.texts[1:-1], strict=True)]
+    fields = dict(zip(spec.names[1:-1], texts, strict=True))
+    return Entry(spec.name, values[0], values[-1], fields, spec.topic0, block_number, tx_index, log_index, raw=raw)
+
+
+def _as_bytes(kind: str) -> str:
+    return "bytes" + kind[len("string") :] if kind.startswith("string") else kind
+
+
+def _text(value: Any) -> Any:
+    """A string's bytes as text, each invalid UTF-8 sequence shown as U+FFFD (as the mirror shows it)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return [_text(v) for v in value]
 
 
 def _decode_static(spec: EventSpec, log: Log, block_number: int, tx_index: int, log_index: int) -> Entry:
@@ -172,6 +190,9 @@ def next_head(previous: bytes, entry: Entry) -> bytes:
     if entry.words is not None:
         return keccak(previous + entry.seq.to_bytes(32, "big") + entry.topic0 + entry.words)
     spec = event_specs()[entry.topic0]
+    if entry.raw is not None:
+        types = tuple(_as_bytes(t) for t in spec.head_types)
+        return keccak(abi_encode(types, [previous, entry.seq, entry.topic0, *entry.raw]))
     return keccak(abi_encode(spec.head_types, [previous, entry.seq, entry.topic0, *entry.fields.values()]))
 
 
