@@ -120,7 +120,36 @@ class Guard:
                 message["headers"] = [*message.get("headers", ()), *CORS_HEADERS]
             await send(message)
 
-        await self.app(scope, receive, send_with_cors)
+        if scope["method"] == "HEAD":
+            await self.head(scope, receive, send_with_cors)
+        else:
+            await self.app(scope, receive, send_with_cors)
+
+    async def head(self, scope: Scope, receive: Any, send: Any) -> None:
+        """HEAD wherever GET is served (RFC 9110 9.3.2): the GET answer's status and headers, no body.
+
+        The routes, the answer cache and the ETag/304 logic all see a GET, so nothing can differ
+        but the body. Once the headers are out, the route is told the client left, so a streamed
+        export stops instead of being computed for nobody.
+        """
+        answered = False
+
+        async def headers_only(message: dict) -> None:
+            nonlocal answered
+            if answered:
+                return
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif message["type"] == "http.response.body":
+                answered = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def receive_until_answered() -> dict:
+            if answered:
+                return {"type": "http.disconnect"}
+            return await receive()
+
+        await self.app({**scope, "method": "GET"}, receive_until_answered, headers_only)
 
     def refuse(self, scope: Scope) -> tuple[dict, dict] | None:
         query = scope.get("query_string", b"")

@@ -1,0 +1,99 @@
+"""Web hygiene of every route (issue 12): HEAD wherever GET is served, security headers on every
+answer, CSV cells that a spreadsheet will not run."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from api_scenario import Scenario, settings_for
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+
+pytestmark = pytest.mark.xdist_group("api")
+
+IGNORED_HEADERS = {"date"}
+
+
+def get_routes(app: Any) -> Iterator[Any]:
+    """Every route of the app that serves GET, through FastAPI's included routers."""
+    for route in app.routes:
+        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        for context in contexts:
+            if "GET" in (getattr(context, "methods", None) or ()):
+                yield context
+
+
+def concrete(path: str, scenario: Scenario) -> str:
+    """A path template with real values of the scenario, so that most routes answer 200."""
+    payment = scenario.payments[0]
+    values = {
+        "{id}": str(payment.seq),
+        "{tracking_code}": scenario.requests["loan"],
+        "{seq}": "1",
+        "{service}": "student-loan",
+        "{name}": "swagger-ui.css" if path.startswith("/docs") else "site.css",
+        # A code with a slash, as the routes accept.
+        "{code:path}": "MOE/OBEC" if "agencies" in path else payment.project,
+    }
+    for template, value in values.items():
+        path = path.replace(template, value)
+    assert "{" not in path, path
+    return path
+
+
+@pytest.fixture(scope="module")
+def cached_client(sqlite_url: str) -> Iterator[TestClient]:
+    # The answer cache keeps an answer from the second time it is asked: HEAD must be served from it too.
+    with TestClient(create_app(settings_for(sqlite_url, cache_entries=64))) as client:
+        yield client
+
+
+def test_every_get_route_answers_head_like_get(cached_client: TestClient, scenario_chain: Scenario) -> None:
+    paths = sorted({concrete(route.path, scenario_chain) for route in get_routes(cached_client.app)})
+    assert len(paths) >= 20
+    ok = revalidated = 0
+    for path in paths:
+        for _ in range(3):  # uncached, then kept, then served from the answer cache
+            got = cached_client.get(path)
+            head = cached_client.head(path)
+            assert head.status_code == got.status_code, (path, head.status_code, head.text[:200])
+            assert head.content == b"", path
+            same = {k: v for k, v in got.headers.items() if k not in IGNORED_HEADERS}
+            assert {k: v for k, v in head.headers.items() if k not in IGNORED_HEADERS} == same, path
+        ok += got.status_code == 200
+        etag = got.headers.get("etag")
+        if got.status_code == 200 and etag:
+            conditional = {"If-None-Match": etag}
+            again = cached_client.head(path, headers=conditional)
+            assert again.status_code == cached_client.get(path, headers=conditional).status_code, path
+            assert again.content == b"" and again.headers["etag"] == etag, path
+            revalidated += again.status_code == 304
+    assert ok >= len(paths) - 2  # the proofs may need the node; everything else answers
+    assert revalidated >= 12  # the JSON routes, the exports, the static files
+
+
+def test_head_is_rate_limited_like_get(sqlite_url: str) -> None:
+    with TestClient(create_app(settings_for(sqlite_url, rate_limit=1.0, rate_burst=2))) as client:
+        statuses = [client.head("/v1/summary").status_code for _ in range(4)]
+    assert statuses[:2] == [200, 200] and statuses[-1] == 429
+
+
+def test_head_does_not_run_the_whole_export(client: TestClient) -> None:
+    answer = client.head("/v1/export/ocds")
+    assert answer.status_code == 200 and answer.content == b""
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["etag"]
+
+
+def test_the_openapi_document_lists_no_head_operations(client: TestClient) -> None:
+    operations = {method for item in client.get("/openapi.json").json()["paths"].values() for method in item}
+    assert operations == {"get"}
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
