@@ -1,4 +1,5 @@
-"""The gate every request passes before routing: size caps, per-client rate limit, CORS.
+"""The gate every request passes before routing: size caps, per-client rate limit, CORS, HEAD,
+security headers.
 
 One pure ASGI middleware instead of three stacked ones: each layer of Starlette middleware costs
 a few percent of a fast endpoint's throughput.
@@ -19,11 +20,25 @@ CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-expose-headers", b"ETag, Retry-After, Content-Disposition"),
 ]
+# On every answer (JSON, pages, /docs, errors, exports), unless the answer set its own value (the
+# /docs page allows its one inline script by hash). The pages have no inline script or style, so
+# the policy forbids both; JSON is never framed or sniffed into something runnable either.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
 _PREFLIGHT_HEADERS = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-allow-methods", b"GET, HEAD, OPTIONS"),
     (b"access-control-allow-headers", b"If-None-Match, Accept, Content-Type"),
     (b"access-control-max-age", b"86400"),
+    *SECURITY_HEADERS,
 ]
 
 
@@ -67,6 +82,7 @@ def _problem(status: int, title: str, detail: str, extra: list[tuple[bytes, byte
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
         *CORS_HEADERS,
+        *SECURITY_HEADERS,
         *extra,
     ]
     return {"type": "http.response.start", "status": status, "headers": headers}, {
@@ -117,7 +133,11 @@ class Guard:
 
         async def send_with_cors(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *CORS_HEADERS]
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += CORS_HEADERS
+                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                message["headers"] = headers
             await send(message)
 
         if scope["method"] == "HEAD":

@@ -97,3 +97,44 @@ def test_the_openapi_document_lists_no_head_operations(client: TestClient) -> No
 
 def _csv_rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+SECURITY = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
+
+
+def check_security_headers(answer: Any, context: Any) -> None:
+    for name, value in SECURITY.items():
+        assert answer.headers.get(name) == value, (context, name, answer.status_code)
+    policy = answer.headers.get("content-security-policy", "")
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy, (context, policy)
+    assert "unsafe-inline" not in policy.split("script-src", 1)[-1].split(";")[0], (context, policy)
+
+
+def test_security_headers_on_every_answer(client: TestClient, scenario_chain: Scenario, sqlite_url: str) -> None:
+    paths = sorted({concrete(route.path, scenario_chain) for route in get_routes(client.app)})
+    for path in paths:
+        for method in ("GET", "HEAD"):
+            check_security_headers(client.request(method, path), (method, path))
+    errors = [
+        client.get("/no/such/route"),  # 404 from the router
+        client.get("/v1/disbursements", params={"limit": "x"}),  # 422
+        client.get("/v1/disbursements", params={"nope": "1"}),  # 400
+        client.get("/v1/agencies/NOBODY"),  # 404 from a route
+        client.get("/v1/summary", params={"q": "x" * 5000}),  # 414 from the guard
+        client.post("/v1/summary", content=b"x"),  # 413 from the guard
+        client.delete("/v1/summary"),  # 405
+        client.options("/v1/summary"),  # CORS preflight
+        client.get("/projects/NOBODY"),  # the dashboard's 404 page
+        client.get("/v1/export/disbursements.csv", headers={"If-None-Match": "*"}),  # 304
+    ]
+    for answer in errors:
+        check_security_headers(answer, answer.request.url)
+    with TestClient(create_app(settings_for(sqlite_url, rate_limit=1.0, rate_burst=1))) as limited:
+        limited.get("/healthz")
+        refused = limited.get("/healthz")
+        assert refused.status_code == 429
+        check_security_headers(refused, "429")
