@@ -47,6 +47,15 @@ CSV_HEADER = (
     "log_index",
 )
 BOM = "\ufeff"
+# A cell a spreadsheet would read as a formula (OWASP's CSV-injection list) gets a leading "'".
+# Only the text a recorder wrote (codes, voucher, payee, document hash, request) can start so:
+# every other column is a figure, hash or time we format ourselves, and amount is a disbursement's
+# (never negative here; a "-123.45" of ours would be a number to a spreadsheet, not a formula).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 async def _version(request: Request) -> tuple[str, int]:
@@ -100,13 +109,13 @@ async def export_csv(request: Request) -> Response:
                         seq,
                         iso_utc(at),
                         fiscal_year,
-                        agency,
-                        project,
-                        voucher,
+                        _cell(agency),
+                        _cell(project),
+                        _cell(voucher),
                         money(amount),
-                        payee,
-                        document_hash or "",
-                        tracking or "",
+                        _cell(payee),
+                        _cell(document_hash or ""),
+                        _cell(tracking or ""),
                         reversed_by or "",
                         head,
                         tx_hash,

@@ -138,3 +138,85 @@ def test_security_headers_on_every_answer(client: TestClient, scenario_chain: Sc
         refused = limited.get("/healthz")
         assert refused.status_code == 429
         check_security_headers(refused, "429")
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+
+
+@pytest.fixture(scope="module")
+def formula_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """A mirror whose recorder wrote spreadsheet formulas into every free-text field (and a code
+    starting with '-', which the code charset allows), written through the indexer's handlers."""
+    from indexer import decode as ev
+    from indexer.db import open_store, upgrade
+    from indexer.handlers import BatchWriter, apply_events
+
+    path = tmp_path_factory.mktemp("formulas") / "mirror.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    store = open_store(url)
+    contract = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+    events: list[Any] = []
+
+    def where() -> dict[str, Any]:
+        seq = len(events) + 1
+        return {
+            "seq": seq,
+            "head": f"0x{seq:064x}",
+            "address": contract,
+            "block_number": 1,
+            "block_hash": f"0x{1:064x}",
+            "tx_hash": f"0x{seq:064x}",
+            "tx_index": 0,
+            "log_index": seq,
+        }
+
+    events.append(ev.AgencyRegistered(**where(), agency="-AG", name="=1+1", name_en="@x"))
+    events.append(
+        ev.ProjectRegistered(**where(), project="-1-P", agency="-AG", fiscal_year=2570, allocation=10**9, name="+x")
+    )
+    for text in FORMULAS:
+        events.append(
+            ev.DisbursementRecorded(
+                **where(),
+                project="-1-P",
+                agency="-AG",
+                voucher=text + "-V",
+                amount=123_45,
+                payee=text,
+                document_hash=None,
+                request=None,
+            )
+        )
+    writer = BatchWriter(store, 31337, contract)
+    store.begin()
+    apply_events(writer, events, [e.fields_json() for e in events], {1: 1_790_000_000})
+    writer.flush(1_790_000_000)
+    store.execute(
+        "INSERT INTO checkpoint (id, chain_id, contract, block_number, block_hash) VALUES (1, 31337, ?, 1, ?)",
+        (contract, f"0x{1:064x}"),
+    )
+    store.commit()
+    store.close()
+    with TestClient(create_app(settings_for(url))) as client:
+        yield client
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(formula_client: TestClient) -> None:
+    rows = _csv_rows(formula_client.get("/v1/export/disbursements.csv").text)
+    header, body = rows[0], rows[1:]
+    assert len(body) == len(FORMULAS)
+    column = {name: index for index, name in enumerate(header)}
+    for row in body:
+        for name in ("agency", "project", "voucher", "payee"):
+            cell = row[column[name]]
+            # Excel, LibreOffice and Google Sheets start a formula with these: the cell must not.
+            assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), (name, cell)
+        assert row[column["agency"]] == "'-AG" and row[column["project"]] == "'-1-P"
+    assert sorted(row[column["payee"]] for row in body) == sorted("'" + text for text in FORMULAS)
+    # Figures we format ourselves stay numbers.
+    assert {row[column["amount"]] for row in body} == {"123.45"}
+    assert all(row[column["id"]].isdigit() for row in body)
+    # The JSON API still gives the values exactly as recorded.
+    payees = {item["payee"] for item in formula_client.get("/v1/disbursements").json()["items"]}
+    assert payees == set(FORMULAS)
