@@ -8,6 +8,8 @@ kernel's peak-RSS mark (VmHWM) belongs to that run alone:
     rss_growth_mb_per_export   (peak RSS during the exports - RSS before) / concurrency
     healthz_max_ms             the slowest /healthz answer while the exports ran (polled every
                                20 ms): how long the worker's event loop was blocked at worst
+                               (an upper bound: the client shares the machine); healthz_p50_ms
+                               the median
     export_seconds             until the last client had its whole body
     body_mb, body_sha256       the body each client got (all equal, checked; the hash is taken with
                                the server's address replaced, so it is equal across builds)
@@ -218,6 +220,7 @@ def measure(source: Path, mirror: Path, concurrency: int) -> dict[str, object]:
         "rss_peak_mb": round(peak, 1),
         "rss_growth_mb_per_export": round((peak - before) / concurrency, 1),
         "healthz_max_ms": round(max(stalls) * 1000, 1),
+        "healthz_p50_ms": round(sorted(stalls)[len(stalls) // 2] * 1000, 1),
         "healthz_polls": len(stalls),
         "export_seconds": round(elapsed, 2),
         "body_mb": round(len(bodies[0]) / 1e6, 1),
