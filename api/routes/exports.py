@@ -208,7 +208,8 @@ def _items(values: list[Any]) -> bytes:
 class OcdsProject:
     """One project's release, read from the mirror as it is sent: planning.budget, and its ledger
     entries (up to ledger seq ``upto``) as transactions. Parties, transactions and documents are
-    three passes over the entries, each in batches, so memory does not grow with the project."""
+    three passes over the entries, each in batches, so memory does not grow with the project; a
+    project of at most one batch (most of them) is read once, in one query."""
 
     ENTRIES = (
         "SELECT 'D', seq, amount, payee, block_time, tx_hash, block_number, block_hash, log_index, head"
@@ -224,10 +225,6 @@ class OcdsProject:
         " ON d.seq = r.original_seq WHERE r.project_code = :code AND r.seq <= :upto) AS e"
         " GROUP BY payee ORDER BY 2"
     )
-    ANY_ENTRY = (
-        "SELECT 1 FROM disbursements WHERE project_code = :code AND seq <= :upto"
-        " UNION ALL SELECT 1 FROM reversals WHERE project_code = :code AND seq <= :upto LIMIT 1"
-    )
 
     def __init__(self, mirror: Any, prefix: str, base: str, chain_id: int, upto: int, row: Any) -> None:
         self.mirror = mirror
@@ -236,7 +233,14 @@ class OcdsProject:
         self.buyer = {"id": f"agency-{self.agency}", "name": row[8] or row[7] or self.agency}
         self.params = {"code": self.code, "upto": upto}
 
-    async def _batches(self, sql: str, encode: Callable[[Sequence[Any]], bytes]) -> AsyncIterator[bytes]:
+    async def _batches(
+        self, sql: str, encode: Callable[[Sequence[Any]], bytes], read: Sequence[Any] | None
+    ) -> AsyncIterator[bytes]:
+        """Encoded batches of ``sql``'s rows, or of the rows already ``read`` when there are few."""
+        if read is not None:
+            if read:
+                yield await asyncio.to_thread(encode, read)
+            return
         async for rows in self.mirror.stream(sql, self.params, batch=OCDS_BATCH):
             # Encoding runs in a worker thread: the event loop only waits for the database.
             yield await asyncio.to_thread(encode, rows)
@@ -282,13 +286,17 @@ class OcdsProject:
     async def release(self) -> dict[str, Any]:
         """The release, with its parties, transactions and documents still to be read."""
         code, name, buyer = self.code, self.name, self.buyer
-        active = await self.mirror.fetch_one(self.ANY_ENTRY, self.params) is not None
+        first = await self.mirror.fetch_all(self.ENTRIES + " LIMIT :cap", {**self.params, "cap": OCDS_BATCH + 1})
+        active = bool(first)
+        few = first if len(first) <= OCDS_BATCH else None
+        # Payees in order of first appearance, like PAYEES.
+        payees = None if few is None else [(payee, None) for payee in dict.fromkeys(row[3] for row in few)]
         value = {"amount": _baht_number(self.allocation), "currency": "THB"}
         buyer_party = orjson.dumps(_party(buyer["id"], buyer["name"], ["buyer", "payer"]))
 
         async def parties() -> AsyncIterator[bytes]:
             yield buyer_party
-            async for batch in self._batches(self.PAYEES, self._parties):
+            async for batch in self._batches(self.PAYEES, self._parties, payees):
                 yield batch
 
         release: dict[str, Any] = {
@@ -313,8 +321,8 @@ class OcdsProject:
             "tender": {"id": code, "title": name, "procuringEntity": buyer},
         }
         if active:
-            transactions = _Streamed(self._batches(self.ENTRIES, self._transactions))
-            documents = _Streamed(self._batches(self.ENTRIES, self._documents))
+            transactions = _Streamed(self._batches(self.ENTRIES, self._transactions, few))
+            documents = _Streamed(self._batches(self.ENTRIES, self._documents, few))
             release["awards"] = [{"id": f"{code}-award", "title": name, "value": value}]
             release["contracts"] = [
                 {

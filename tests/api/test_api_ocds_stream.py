@@ -86,17 +86,32 @@ async def _export(app: Any, query: bytes, into: Path) -> dict[str, Any]:
                 await asyncio.sleep(0.002)
                 lag = max(lag, time.perf_counter() - asked - 0.002)
 
+        # The loop's own work per step, in CPU time of its thread: what a step holds the loop for,
+        # whatever else the machine runs (wall-clock lag, measured too, also counts being descheduled).
+        steps: list[float] = []
+        run_step = asyncio.events.Handle._run
+
+        def timed_step(handle: asyncio.Handle) -> None:
+            started = time.thread_time()
+            try:
+                run_step(handle)
+            finally:
+                steps.append(time.thread_time() - started)
+
         ticking = asyncio.create_task(ticker())
         await asyncio.sleep(0)
         tracemalloc.start()
+        asyncio.events.Handle._run = timed_step  # type: ignore[method-assign]
         try:
-            await app(scope, receive, send)
+            # In a task of its own, so that every one of its steps is a timed loop step.
+            await asyncio.create_task(app(scope, receive, send))
             peak = tracemalloc.get_traced_memory()[1]
         finally:
+            asyncio.events.Handle._run = run_step  # type: ignore[method-assign]
             tracemalloc.stop()
             done.set()
             await ticking
-    return {"status": status[0], "chunks": chunks, "peak": peak, "lag": lag}
+    return {"status": status[0], "chunks": chunks, "peak": peak, "lag": lag, "step": max(steps)}
 
 
 def test_a_large_project_streams_with_bounded_memory_and_no_loop_stall(
@@ -132,17 +147,17 @@ def test_a_large_project_streams_with_bounded_memory_and_no_loop_stall(
     assert run["status"] == 200
     print(
         f"OCDS {ROWS:,} entries: {size / 1e6:.1f} MB in {len(run['chunks'])} chunks (largest"
-        f" {max(run['chunks']) / 1e3:.0f} kB), traced peak {run['peak'] / 1e6:.1f} MB,"
-        f" longest loop stall {run['lag'] * 1000:.0f} ms"
+        f" {max(run['chunks']) / 1e3:.0f} kB), traced peak {run['peak'] / 1e6:.1f} MB, longest loop step"
+        f" {run['step'] * 1000:.0f} ms of CPU, longest loop stall {run['lag'] * 1000:.0f} ms"
     )
     assert size > 15_000_000
     # Streamed: no chunk holds more than a batch, and Python's memory stays far below the body's size.
     assert max(run["chunks"]) <= 2_000_000
     assert run["peak"] <= 16_000_000
-    # The loop kept running: the old export built the whole release in one go, 2-6 s on this project
-    # on a loaded 2-core machine; streamed, the longest stall is tens of milliseconds. The bound leaves
-    # room for the scheduler of a machine running other suites at the same time.
-    assert run["lag"] <= 0.25, run["lag"]
+    # The loop kept running: the old export built the whole release in one step (about a second of
+    # CPU on this project, 2-6 s of stall on a loaded machine); streamed, no step takes more than a
+    # few milliseconds of the loop's CPU.
+    assert run["step"] <= 0.1, run["step"]
     package = json.loads(body.read_bytes())
     (release,) = package["releases"]
     implementation = release["contracts"][0]["implementation"]
