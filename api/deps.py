@@ -65,8 +65,12 @@ TrackingCode = Annotated[
 ]
 
 
-def mirror(request: Request) -> Mirror:
+async def mirror(request: Request) -> Mirror:
+    """The app's one read-only mirror (``api.app.create_app``); async, so FastAPI calls it inline."""
     return request.app.state.mirror
+
+
+Db = Annotated[Mirror, Depends(mirror)]
 
 
 def to_date(parameter: str, text: str) -> date:

@@ -2,66 +2,33 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import Strict
-from api.errors import MirrorUnavailableError
+from api import query
+from api.deps import Db, Strict
+from api.query import CheckpointState
 from api.responses import json_answer
 from api.schemas import CheckpointPublic
-from indexer.digest import DIGEST_QUERY, digest_line
 
 router = APIRouter(prefix="/v1", tags=["checkpoint"], dependencies=[Strict])
 
-_STATE = (
-    "SELECT c.chain_id, c.contract, c.block_number, c.block_hash, l.seq, l.head"
-    " FROM checkpoint c LEFT JOIN ledger l ON l.id = 1 WHERE c.id = 1"
-)
-ZERO_HASH = "0x" + "00" * 32
 
-
-async def _digest(request: Request) -> str:
-    """indexer.digest's SHA-256 over the events, through our read-only handle."""
-    sha = hashlib.sha256()
-    async for batch in request.app.state.mirror.stream(DIGEST_QUERY + " ORDER BY seq", batch=5000):
-        for row in batch:
-            sha.update(digest_line(row))
-    return sha.hexdigest()
-
-
-async def mirror_state(request: Request) -> dict[str, Any]:
-    """The checkpoint with its digest; the digest is cached per (ledger head, checkpoint block)."""
-    mirror = request.app.state.mirror
-    cache: dict[tuple[Any, ...], str] = request.app.state.digest_cache
-    for _ in range(3):
-        row = await mirror.fetch_one(_STATE)
-        if row is None:
-            raise MirrorUnavailableError("the mirror has not indexed any block yet")
-        digest = cache.get(row)
-        if digest is None:
-            digest = await _digest(request)
-            # The indexer commits rows and checkpoint together; if it committed while we were
-            # hashing, the digest may straddle two states, so hash again.
-            if await mirror.fetch_one(_STATE) != row:
-                continue
-            cache.clear()
-            cache[row] = digest
-        chain_id, contract, block_number, block_hash, seq, head = row
-        return {
-            "chain_id": chain_id,
-            "contracts": {"GovLedger": contract},
-            "block_number": block_number,
-            "block_hash": block_hash,
-            "ledger_seq": seq or 0,
-            "ledger_head": head or ZERO_HASH,
-            "mirror_digest": digest,
-        }
-    raise MirrorUnavailableError("the mirror is changing too fast to take a consistent checkpoint; retry")
+def checkpoint_body(state: CheckpointState) -> dict[str, Any]:
+    return {
+        "chain_id": state.chain_id,
+        "contracts": {"GovLedger": state.contract},
+        "block_number": state.block_number,
+        "block_hash": state.block_hash,
+        "ledger_seq": state.ledger_seq,
+        "ledger_head": state.ledger_head,
+        "mirror_digest": state.mirror_digest,
+    }
 
 
 @router.get("/checkpoint", response_model=CheckpointPublic, summary="Indexed block, ledger head, mirror digest")
-async def checkpoint(request: Request) -> Response:
-    return json_answer(request, await mirror_state(request))
+async def checkpoint(request: Request, mirror: Db) -> Response:
+    state = await query.checkpoint(mirror, request.app.state.digest_cache)
+    return json_answer(request, checkpoint_body(state))
