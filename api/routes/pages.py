@@ -72,8 +72,8 @@ def _language(request: Request) -> str:
     return pick_language(request.query_params.get("lang"), request.cookies.get("lang"))
 
 
-def _url(request: Request, path: str, **query: Any) -> str:
-    kept = {k: v for k, v in query.items() if v not in (None, "")}
+def _url(request: Request, path: str, **params: Any) -> str:
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
     if not kept:
         return path
     return path + ("&" if "?" in path else "?") + urlencode(kept)
@@ -91,10 +91,10 @@ def page_path(kind: str, code: str) -> str:
 
 def _switch_url(request: Request, lang: str, here: str) -> str:
     other = "en" if lang == "th" else "th"
-    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", other)]
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", other)]
     if "?" in here:
-        query = [(k, v) for k, v in query if k != "code"]
-    return _url(request, here, **dict(query))
+        kept = [(k, v) for k, v in kept if k != "code"]
+    return _url(request, here, **dict(kept))
 
 
 async def _current_year(mirror: Mirror, years: list[int]) -> int | None:
@@ -139,7 +139,7 @@ async def _render(
         spoken=lambda value: spoken_baht(value, lang),
         when=lambda moment, **kw: long_date(moment, lang, **kw),
         percent=percent,
-        url=lambda path, **query: _url(request, path, **query),
+        url=lambda path, **params: _url(request, path, **params),
         agency_path=lambda code: page_path("agencies", code),
         project_path=lambda code: page_path("projects", code),
         switch_url=_switch_url(request, lang, here),
@@ -249,14 +249,14 @@ async def overview(request: Request, mirror: Db) -> Response:
         else:
             current[table] = (key, active == key and not down)
         (ministry_key, ministry_down), (agency_key, agency_down) = current["ministry"], current["agency"]
-        query = {
+        order = {
             "fy": fiscal_year,
             "msort": ministry_key,
             "mdir": "desc" if ministry_down else "asc",
             "sort": agency_key,
             "dir": "desc" if agency_down else "asc",
         }
-        return _url(request, "/", **query, lang=lang) + f"#by-{table}-h"
+        return _url(request, "/", **order, lang=lang) + f"#by-{table}-h"
 
     def bars(chart_id: str, title: str, items: list[TotalsRow]) -> Any:
         return charts.allocation_bars(
