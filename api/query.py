@@ -28,8 +28,7 @@ from ledger.types import BANGKOK
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
+class Page(NamedTuple, Generic[T]):
     items: list[T]
     next_cursor: str | None
 
@@ -166,7 +165,8 @@ async def disbursements(
         f"SELECT {COLUMNS} FROM disbursements d {where} ORDER BY d.seq DESC LIMIT :limit", params
     )
     more = len(rows) > limit
-    items = [Disbursement._make(row) for row in (rows[:limit] if more else rows)]
+    # tuple.__new__ is _make without its length check: the rows are COLUMNS, and this is the list's hot loop.
+    items = [tuple.__new__(Disbursement, row) for row in (rows[:limit] if more else rows)]
     return Page(items, encode_cursor(secret, scope, [items[-1].id]) if more else None)
 
 

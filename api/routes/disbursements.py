@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from api import query
 from api.cursor import MAX_CURSOR_CHARS
-from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, Db, reject_unknown_parameters, to_date
+from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, mirror_of, reject_unknown_parameters, to_date
 from api.errors import InvalidParameterError, NotFoundError
 from api.params import QueryParameter, documented, parse_query
 from api.query import Disbursement, DisbursementFilters
@@ -105,10 +105,14 @@ def disbursement(row: Disbursement) -> dict[str, Any]:
     summary="Disbursements, newest first, filtered",
     openapi_extra=documented(*LIST_PARAMETERS.values()),
 )
-async def list_disbursements(request: Request, mirror: Db) -> Response:
+async def list_disbursements(request: Request) -> Response:
     values = parse_query(request, LIST_PARAMETERS)
     page = await query.disbursements(
-        mirror, filters_of(values), values["limit"], values["cursor"], request.app.state.settings.cursor_secret
+        mirror_of(request),
+        filters_of(values),
+        values["limit"],
+        values["cursor"],
+        request.app.state.settings.cursor_secret,
     )
     return json_answer(request, {"items": [disbursement(row) for row in page.items], "next_cursor": page.next_cursor})
 
@@ -145,11 +149,11 @@ def parse_id(raw: str) -> int:
     summary="One disbursement and its reversal, if any",
     openapi_extra={"parameters": [ID_PARAMETER]},
 )
-async def get_disbursement(request: Request, mirror: Db) -> Response:
+async def get_disbursement(request: Request) -> Response:
     if request.scope["query_string"]:
         await reject_unknown_parameters(request)
     id = parse_id(request.path_params["id"])
-    found = await query.disbursement(mirror, id)
+    found = await query.disbursement(mirror_of(request), id)
     if found is None:
         raise NotFoundError(f"no disbursement with id {id}")
     body = disbursement(found.entry)
