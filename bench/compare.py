@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -56,8 +57,10 @@ found = {}
 for name in ("ledger", "indexer", "api", "scripts", "audit"):
     try:
         found[name] = importlib.import_module(name).__file__
-    except ImportError:
-        found[name] = None
+    except ModuleNotFoundError as exc:
+        found[name] = None if exc.name == name else f"error: {exc!r}"
+    except Exception as exc:
+        found[name] = f"error: {exc!r}"
 print(json.dumps(found))
 """
 
@@ -157,7 +160,10 @@ def git(*args: str) -> str:
 
 
 def add_worktree(role: str, name: str, work: Path) -> Ref:
-    commit = git("rev-parse", "--verify", f"{name}^{{commit}}")
+    try:
+        commit = git("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}")
+    except subprocess.CalledProcessError:
+        raise SystemExit(f"compare: {name} is not a commit in {REPO}") from None
     tree = work / role
     git("worktree", "add", "--detach", str(tree), commit)
     # anvil comes from node_modules (ledger/paths.py), which a fresh worktree does not have.
@@ -277,6 +283,41 @@ def summarize(values: dict[str, dict[str, list[tuple[int, float]]]]) -> dict[str
     return summary
 
 
+def measure_rounds(
+    rounds: int,
+    refs: list[Ref],
+    benches: dict[str, Callable[[Ref], dict[str, float]]],
+    values: dict[str, dict[str, list[tuple[int, float]]]],
+    errors: list[dict[str, Any]],
+) -> None:
+    """Each round runs every benchmark for both refs: before, after, then after, before, ..."""
+    for round_ in range(rounds):
+        order = refs if round_ % 2 == 0 else refs[::-1]
+        for bench, measure in benches.items():
+            for ref in order:
+                log(f"compare: round {round_ + 1}/{rounds} {bench} {ref.role}")
+                begun = time.perf_counter()
+                try:
+                    figures = measure(ref)
+                except (MeasureError, subprocess.TimeoutExpired) as exc:
+                    errors.append(
+                        {"step": "error", "round": round_ + 1, "bench": bench, "ref": ref.role, "error": str(exc)}
+                    )
+                    emit(**errors[-1])
+                    continue
+                for figure, value in figures.items():
+                    values.setdefault(figure, {}).setdefault(ref.role, []).append((round_, value))
+                    emit(
+                        step="measure",
+                        round=round_ + 1,
+                        ref=ref.role,
+                        figure=figure,
+                        value=round(value, 1),
+                        bench_seconds=round(time.perf_counter() - begun, 1),
+                        load_average=round(os.getloadavg()[0], 1),
+                    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", help="git ref measured as 'before'")
@@ -293,10 +334,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="govledger-compare-"))
     refs: list[Ref] = []
     holder = None
-    errors = 0
+    errors: list[dict[str, Any]] = []
     values: dict[str, dict[str, list[tuple[int, float]]]] = {}
     try:
-        refs = [add_worktree("before", args.before, work), add_worktree("after", args.after, work)]
+        for role, name in (("before", args.before), ("after", args.after)):
+            refs.append(add_worktree(role, name, work))
         for ref in refs:
             check_imports(ref)
         benches: dict[str, Callable[[Ref], dict[str, float]]] = {}
@@ -312,36 +354,16 @@ def main(argv: list[str] | None = None) -> int:
             benches["api"] = lambda ref: api_rates(ref, args.disbursements, args.duration)
         if "record" in args.only:
             benches["record"] = lambda ref: record_rate(ref, args.rows)
-        for round_ in range(args.rounds):
-            order = refs if round_ % 2 == 0 else refs[::-1]
-            for bench, measure in benches.items():
-                for ref in order:
-                    log(f"compare: round {round_ + 1}/{args.rounds} {bench} {ref.role}")
-                    begun = time.perf_counter()
-                    try:
-                        figures = measure(ref)
-                    except (MeasureError, subprocess.TimeoutExpired) as exc:
-                        errors += 1
-                        emit(step="error", round=round_ + 1, bench=bench, ref=ref.role, error=str(exc))
-                        continue
-                    for figure, value in figures.items():
-                        values.setdefault(figure, {}).setdefault(ref.role, []).append((round_, value))
-                        emit(
-                            step="measure",
-                            round=round_ + 1,
-                            ref=ref.role,
-                            figure=figure,
-                            value=round(value, 1),
-                            bench_seconds=round(time.perf_counter() - begun, 1),
-                            load_average=round(os.getloadavg()[0], 1),
-                        )
+        measure_rounds(args.rounds, refs, benches, values, errors)
+    except MeasureError as exc:
+        raise SystemExit(f"compare: {exc}") from None
     finally:
         if holder is not None:
             stop_chain(holder)
         for ref in refs:
             subprocess.run(["git", "worktree", "remove", "--force", str(ref.tree)], cwd=REPO, capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
         subprocess.run(["git", "worktree", "prune"], cwd=REPO, capture_output=True)
-        subprocess.run(["rm", "-rf", str(work)], check=False)
     emit(
         step="summary",
         before={"ref": args.before, "commit": refs[0].commit[:12]} if refs else args.before,
@@ -349,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds=args.rounds,
         sizes={"events": args.events, "rows": args.rows, "disbursements": args.disbursements},
         seconds=round(time.perf_counter() - started),
-        errors=errors,
+        errors=len(errors),
         figures=summarize(values),
     )
     return 1 if errors else 0
