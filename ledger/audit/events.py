@@ -60,6 +60,26 @@ def _bad(kind: str) -> Any:
     raise ValueError(f"a {kind} word has dirty padding")
 
 
+def _as_bytes_type(kind: str) -> str:
+    return "bytes" + kind[len("string") :] if kind.startswith("string") else kind
+
+
+def _string_value(raw: Any) -> Any:
+    """A decoded string: text when it is valid UTF-8, else its bytes (a list for string[])."""
+    if isinstance(raw, (list, tuple)):
+        return [_string_value(v) for v in raw]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+def _string_bytes(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_string_bytes(v) for v in value]
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
 @lru_cache(maxsize=1)
 def event_specs() -> dict[bytes, EventSpec]:
     """Events that carry ``seq`` and ``head`` (the ledger entries), keyed by topic0."""
@@ -79,8 +99,10 @@ def event_specs() -> dict[bytes, EventSpec]:
             names=names,
             types=types,
             indexed=indexed,
-            data_types=tuple(t for t, i in zip(types, indexed, strict=True) if not i),
-            head_types=("bytes32", "uint64", "bytes32") + types[1:-1],
+            # Strings are read and hashed as bytes (the same ABI encoding): the contract accepts
+            # any bytes in a string, invalid UTF-8 included, and so must the audit.
+            data_types=tuple(_as_bytes_type(t) for t, i in zip(types, indexed, strict=True) if not i),
+            head_types=("bytes32", "uint64", "bytes32") + tuple(_as_bytes_type(t) for t in types[1:-1]),
             static=all(_static_check(t) is not None for t in types),
             checks=tuple(_static_check(t) for t in types),
         )
@@ -123,7 +145,8 @@ def decode_entry(log: Log, block_number: int, tx_index: int, log_index: int) -> 
                 # Every indexed parameter of ours is a value type: the topic is its encoding.
                 values.append(abi_decode((kind,), next(topics))[0])
             else:
-                values.append(next(data))
+                value = next(data)
+                values.append(_string_value(value) if kind.startswith("string") else value)
         if next(topics, None) is not None:
             raise ValueError("too many topics")
     except (StopIteration, ValueError, TypeError, OverflowError) as exc:
@@ -168,11 +191,29 @@ def _decode_static(spec: EventSpec, log: Log, block_number: int, tx_index: int, 
     )
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def tracking_text(raw: bytes) -> str:
+    """The printed form of a tracking code, written here and not borrowed from ``ledger.types``
+    or the indexer, so that a rendering bug there (two on-chain codes printed alike) shows:
+    20 bytes as 32 Crockford base32 digits in groups of four; any other bytes32 as 0x-hex."""
+    if len(raw) != 32 or raw[20:] != bytes(12):
+        return "0x" + raw.hex()
+    bits = "".join(f"{byte:08b}" for byte in raw[:20])
+    digits = "".join(_CROCKFORD[int(bits[i : i + 5], 2)] for i in range(0, 160, 5))
+    return "-".join(digits[i : i + 4] for i in range(0, 32, 4))
+
+
 def next_head(previous: bytes, entry: Entry) -> bytes:
     if entry.words is not None:
         return keccak(previous + entry.seq.to_bytes(32, "big") + entry.topic0 + entry.words)
     spec = event_specs()[entry.topic0]
-    return keccak(abi_encode(spec.head_types, [previous, entry.seq, entry.topic0, *entry.fields.values()]))
+    fields = [
+        _string_bytes(v) if kind.startswith("string") else v
+        for kind, v in zip(spec.types[1:-1], entry.fields.values(), strict=True)
+    ]
+    return keccak(abi_encode(spec.head_types, [previous, entry.seq, entry.topic0, *fields]))
 
 
 @lru_cache(maxsize=1)
