@@ -51,3 +51,29 @@ def test_a_faithful_mirror_under_another_rendering_is_caught() -> None:
     state = _state(VICTIM)
     found = chain_keys(state, _mirror(["0x" + VICTIM.hex()]))
     assert [d.kind for d in found] == ["missing"]
+
+
+def test_strings_the_contract_accepts_decode_and_hash_as_bytes() -> None:
+    """Found by tests/indexer/test_hostile.py: an agency name with invalid UTF-8 (which the
+    contract accepts) made `audit verify` fail with "AgencyRegistered does not decode"."""
+    from eth_abi import encode as abi_encode
+    from eth_hash.auto import keccak
+
+    from ledger.audit.events import decode_entry, event_specs, next_head
+    from ledger.audit.receipts import Log
+
+    topic0 = next(t for t, spec in event_specs().items() if spec.name == "AgencyRegistered")
+    agency, name, name_en = b"AG".ljust(32, b"\0"), b"\xe0\xb8 cut \x00", "ชื่อ".encode()
+    head = keccak(
+        abi_encode(
+            ["bytes32", "uint64", "bytes32", "bytes32", "bytes", "bytes"], [bytes(32), 1, topic0, agency, name, name_en]
+        )
+    )
+    log = Log(
+        b"\xab" * 20,
+        (topic0, (1).to_bytes(32, "big"), agency),
+        abi_encode(["bytes", "bytes", "bytes32"], [name, name_en, head]),
+    )
+    entry = decode_entry(log, 5, 0, 0)
+    assert entry.fields == {"agencyCode": agency, "name": name, "nameEn": "ชื่อ"}
+    assert next_head(bytes(32), entry) == head == entry.head
