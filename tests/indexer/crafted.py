@@ -38,12 +38,23 @@ class CraftedChain:
         self.headers: list[dict[str, Any]] = []
         self.logs: list[dict[str, Any]] = []
         self.seq = 0
+        self.fork = ""
         self.new_block()
+
+    def forked(self, after_block: int) -> CraftedChain:
+        """Another chain sharing blocks 0..after_block with this one (its next blocks hash apart)."""
+        other = CraftedChain()
+        other.headers = [dict(h) for h in self.headers[: after_block + 1]]
+        other.logs = [dict(log) for log in self.logs if log["block"] <= after_block]
+        other.seq = max((int(log["topics"][1], 16) for log in other.logs), default=0)
+        other.fork = self.fork + "'"
+        other.new_block()
+        return other
 
     def new_block(self) -> None:
         number = len(self.headers)
         parent = self.headers[-1]["hash"] if self.headers else "0x" + "00" * 32
-        digest = hashlib.sha256(f"{number}:{parent}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{number}:{parent}{self.fork}".encode()).hexdigest()
         self.headers.append(
             {
                 "number": hex(number),

@@ -179,3 +179,36 @@ def test_amounts_beyond_the_mirror_bound_do_not_stop_it(sqlite_url: str, pg_url:
             assert {"table": "disbursements", "key": "4", "column": "amount"} in unheld
             for path in ("/v1/summary", "/v1/agencies/AG-A", "/v1/projects/P-BIG", "/v1/projects"):
                 assert client.get(path).status_code == 200, path
+
+
+def test_a_reorg_recomputes_totals_beyond_the_bound_like_a_fresh_index(
+    sqlite_url: str, pg_url: str, pg: Any, tmp_path: Any
+) -> None:
+    """Rolling back used SUM(amount), which raises on SQLite once a gross total passes 2**63 - 1."""
+    chain = CraftedChain()
+    chain.agency(A)
+    big = code("P-BIG")
+    chain.project(big, A, 5 * 10**18)
+    seqs = []
+    for i in range(3):  # blocks 1-3: three disbursements of 4e18, the first two reversed
+        chain.new_block()
+        seqs.append(chain.disburse(big, A, code(f"V-{i}"), 4 * 10**18))
+        if i < 2:
+            chain.reverse(big, A, seqs[i], code(f"V-{i}"), 4 * 10**18)
+    chain.new_block()
+    chain.reverse(big, A, seqs[2], code("V-2"), 4 * 10**18)  # block 4, reorganised away below
+    chain.new_block()
+    for url in (sqlite_url, pg_url):
+        chain.index(url)
+    assert _rows(sqlite_url, "SELECT disbursed, reversed, net FROM projects") == [(MAX_SATANG, MAX_SATANG, 0)]
+    fork = chain.forked(after_block=3)
+    fork.disburse(big, A, code("V-FORK"), 1)
+    for _ in range(3):
+        fork.new_block()
+    for url, fresh in ((sqlite_url, f"sqlite:///{tmp_path / 'fresh.db'}"), (pg_url, pg.new())):
+        fork.index(url)  # rolls back to block 3: the remaining disbursements sum to 1.2e19
+        fork.index(fresh)
+        assert_same_mirror(snapshot(url), snapshot(fresh))
+    assert _rows(sqlite_url, "SELECT disbursed, reversed, net FROM projects") == [
+        (MAX_SATANG, 8 * 10**18, 4 * 10**18 + 1)
+    ]
