@@ -13,6 +13,8 @@ import orjson
 import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer import decode as ev
 from indexer.errors import DecodeError, UnknownEventError
@@ -249,3 +251,28 @@ def test_fast_code_decoding_equals_ledger_types() -> None:
     ]
     for raw in samples:
         assert ev.code_text(raw) == decode_code(raw), raw
+
+
+# Bytes32 values that sit close to one another: canonical codes, their zero padding disturbed,
+# NUL inside, non-ASCII, the printable form of another value's hex.
+_NEAR = st.one_of(
+    st.from_regex(rb"[A-Za-z0-9._/-]{1,32}", fullmatch=True).map(lambda b: b.ljust(32, b"\0")),
+    st.binary(min_size=32, max_size=32),
+    st.builds(
+        lambda head, tail: (head + b"\0" + tail).ljust(32, b"\0")[:32], st.binary(max_size=20), st.binary(max_size=11)
+    ),
+    st.builds(
+        lambda b, i: b[:20] + bytes(i) + b"\x01" + bytes(11 - i),
+        st.binary(min_size=20, max_size=20),
+        st.integers(0, 11),
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=_NEAR, b=_NEAR)
+def test_no_two_on_chain_values_share_a_text(a: bytes, b: bytes) -> None:
+    """Issue 12 item 1: every bytes32 the indexer keys on renders injectively."""
+    ev._code_cache.clear()
+    for render in (ev.code_text, ev._voucher_text, decode_tracking):
+        assert (render(a) == render(b)) == (a == b), (render, a, b)
