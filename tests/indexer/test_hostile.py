@@ -182,12 +182,14 @@ class Hostile:
             )
         if kind == "reuse" and used:
             return "voucher:reuse", used[-1][1]
+        # Equal to a voucher on chain once spaces or what follows a NUL are dropped.
+        last = used[-1][1].rstrip(b"\0")[:28] if used else base.encode()
         raw = {
-            "nul-inside": base.encode() + b"\0X",
+            "nul-inside": last + b"\0X",
             "non-ascii": "ใบสำคัญ".encode()[:30],
-            "trailing-space": base.encode() + b" ",
+            "trailing-space": b" " + last + b" ",
         }.get(kind, base.encode())
-        return f"voucher:{kind}", raw.ljust(32, b"\0")
+        return f"voucher:{kind}", raw.ljust(32, b"\0")[:32]
 
     def disburse(self) -> None:
         agency = self.rng.choice(sorted(self.recorders))
