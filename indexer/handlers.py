@@ -179,9 +179,14 @@ class ProjectState:
     # Totals move one event at a time and stay within the columns; once net is beyond them it
     # stays marked, so an index in one batch and one in many give the same rows.
     def disburse(self, amount: int) -> None:
-        self.disbursed = held(self.disbursed + amount)
-        self.net = MAX_SATANG if self.net == MAX_SATANG else held(self.net + amount)
         self.disbursement_count += 1
+        disbursed = self.disbursed + amount
+        if disbursed < MAX_SATANG:  # the hot path: then net (<= disbursed) fits too
+            self.disbursed = disbursed
+            self.net += amount
+            return
+        self.disbursed = MAX_SATANG
+        self.net = MAX_SATANG if self.net == MAX_SATANG else held(self.net + amount)
 
     def reverse(self, amount: int) -> None:
         self.reversed = held(self.reversed + amount)
