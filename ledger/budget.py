@@ -53,7 +53,7 @@ from pathlib import Path
 
 from ledger.client import LedgerClient, ProjectSpec
 from ledger.errors import ImportFileError
-from ledger.types import BE_OFFSET
+from ledger.types import BE_OFFSET, ValueFormatError, ascii_digits, check_text
 
 REQUIRED = (
     "ITEM_ID",
@@ -66,7 +66,7 @@ REQUIRED = (
     "FISCAL_YEAR",
     "AMOUNT",
 )
-_AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})*)(?:\.(\d+))?")
+_AMOUNT = re.compile(r"([0-9]{1,3}(?:,[0-9]{3})*)(?:\.([0-9]+))?")
 
 
 def normalise(name: str) -> str:
@@ -95,7 +95,7 @@ def project_code(fiscal_year: int, unit: str, plan: str, kind: str, name: str) -
 
 def parse_amount(text: str) -> int:
     """A budget-bill AMOUNT in satang; raises ValueError with the reason."""
-    match = _AMOUNT.fullmatch(text.strip())
+    match = _AMOUNT.fullmatch(ascii_digits(text, "amount").strip())
     if not match:
         raise ValueError(f"malformed amount {text!r}")
     decimals = (match.group(2) or "").rstrip("0")
@@ -123,13 +123,16 @@ class BudgetPlan:
         return dict(Counter(_reason_kind(reason) for _, reason in self.refused))
 
 
+_COLUMN = {"output": "OUTPUT", "project": "PROJECT", "plan": "BUDGET_PLAN"}
+
+
 def _reason_kind(reason: str) -> str:
     return re.sub(r"\s*'.*'", "", reason).strip()
 
 
 def _fiscal_year_of(ref_doc: str) -> int | None:
     head = ref_doc.split(".", 1)[0]
-    return int(head) + BE_OFFSET if head.isdigit() else None
+    return int(head) + BE_OFFSET if re.fullmatch(r"[0-9]{4}", head) else None
 
 
 def plan_budget(path: Path, fiscal_year: int | None = None) -> BudgetPlan:
@@ -173,7 +176,7 @@ def plan_budget(path: Path, fiscal_year: int | None = None) -> BudgetPlan:
             continue
         seen.add(item)
         if year != gregorian:
-            if not year.isdigit():
+            if not re.fullmatch(r"[0-9]{4}", year):
                 plan.refused.append((item, f"malformed FISCAL_YEAR '{year}'"))
             else:
                 plan.other_year_rows += 1
@@ -206,6 +209,12 @@ def plan_budget(path: Path, fiscal_year: int | None = None) -> BudgetPlan:
         output = normalise(record.get("OUTPUT") or "")
         project = normalise(record.get("PROJECT") or "")
         kind, name = ("output", output) if output else ("project", project) if project else ("plan", budget_plan)
+        try:  # these names are published on chain as they are
+            for column, text in (("MINISTRY", ministry), ("BUDGETARY_UNIT", unit), (_COLUMN[kind], name)):
+                check_text(text, column)
+        except ValueFormatError as exc:
+            plan.refused.append((item, str(exc)))
+            continue
         code = project_code(fiscal_year, unit, budget_plan, kind, name)
         agency = agency_code(ministry, unit)
         plan.ministries[ministry_code(ministry)] = ministry

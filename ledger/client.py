@@ -155,12 +155,36 @@ class Transport(Protocol):
         ...
 
 
+def _revert_data(data: Any) -> str | None:
+    """The revert data inside a JSON-RPC error's ``data``, in each shape the common nodes send:
+
+    - ``"0x…"``: geth, anvil, Besu, Erigon; Hardhat and Ganache 7 for eth_call;
+    - ``{"message": …, "data": "0x…"}``: Hardhat 2 (EDR);
+    - ``{"hash": …, "programCounter": …, "result": "0x…", "reason": …, "message": "revert"}``:
+      Ganache 7 for eth_estimateGas and transactions (RuntimeError);
+    - ``{"0x<tx hash>": {"error": "revert", "program_counter": …, "return": "0x…", "reason": …},
+      "stack": …, "name": "RuntimeError"}``: Ganache 6 / ganache-core, one entry per transaction.
+    """
+    if isinstance(data, str):
+        return data if data.startswith("0x") else None
+    if not isinstance(data, dict):
+        return None
+    for key in ("data", "result"):
+        found = _revert_data(data.get(key))
+        if found is not None:
+            return found
+    for key, entry in data.items():
+        if isinstance(key, str) and key.startswith("0x") and isinstance(entry, dict):
+            found = _revert_data(entry.get("return"))
+            if found is not None:
+                return found
+    return None
+
+
 def _error_from_response(error: dict[str, Any], method: str) -> Exception:
-    data = error.get("data")
-    if isinstance(data, dict):  # some nodes nest the data one level down
-        data = data.get("data")
+    data = _revert_data(error.get("data"))
     message = str(error.get("message", "unknown error"))
-    if isinstance(data, str) and data.startswith("0x"):
+    if data is not None:
         try:
             return RpcRevert(bytes.fromhex(data[2:]), message)
         except ValueError:
@@ -343,6 +367,8 @@ class RecordedDisbursement:
     payee: str
     tx_hash: str
     block_number: int
+    document_hash: bytes = ZERO32
+    request: bytes = ZERO32  # tracking code as stored (decode_tracking prints it)
 
 
 @dataclass(frozen=True)
@@ -750,18 +776,44 @@ class LedgerClient:
                 "DisbursementUnknown",
                 (seq,),
             )
-        log = logs[0]
-        voucher, amount, payee, _doc, _req, _head = abi_decode(list(event.data), bytes.fromhex(log["data"][2:]))
+        return self._recorded(logs[0])
+
+    def _recorded(self, log: dict[str, Any]) -> RecordedDisbursement:
+        # voucher | amount | payee | documentHash | requestTracking | head: six static words, sliced
+        # directly (a re-run of an import reads one event per row; eth-abi is the slow part).
+        data = bytes.fromhex(log["data"][2:])
+        if len(data) != 6 * 32:
+            raise RpcError(f"a DisbursementRecorded log has {len(data)} data bytes, not 192")
         return RecordedDisbursement(
-            seq=seq,
+            seq=_int(log["topics"][1]),
             project=decode_code(bytes.fromhex(log["topics"][2][2:])),
             agency=decode_code(bytes.fromhex(log["topics"][3][2:])),
-            voucher=decode_code(bytes(voucher)),
-            amount=int(amount),
-            payee=decode_code(bytes(payee)),
+            voucher=decode_code(data[0:32]),
+            amount=int.from_bytes(data[32:64], "big"),
+            payee=decode_code(data[64:96]),
             tx_hash=log["transactionHash"],
             block_number=_int(log["blockNumber"]),
+            document_hash=data[96:128],
+            request=data[128:160],
         )
+
+    def recorded_disbursements(self, seqs: Sequence[int], chunk: int = 500) -> dict[int, RecordedDisbursement]:
+        """The DisbursementRecorded events of many seqs: what each payment recorded in full
+        (the contract's ``disbursement`` view keeps only project and amount). One eth_getLogs
+        per ``chunk`` seqs, the seq topic given as a list of alternatives (kept well under the
+        caps some nodes put on alternatives per topic position)."""
+        topic0 = "0x" + self.abi.events["DisbursementRecorded"].topic0.hex()
+        unique = sorted(set(seqs))
+        out: dict[int, RecordedDisbursement] = {}
+        for start in range(0, len(unique), chunk):
+            wanted = ["0x" + seq.to_bytes(32, "big").hex() for seq in unique[start : start + chunk]]
+            query = {"address": self.address, "fromBlock": _hex(self.deploy_block), "toBlock": "latest"}
+            logs = self._rpc("eth_getLogs", [{**query, "topics": [topic0, wanted]}], "getLogs")
+            for log in logs or []:
+                if not log.get("removed"):
+                    found = self._recorded(log)
+                    out[found.seq] = found
+        return out
 
     # ------------------------------------------------------------------ sending
 

@@ -6,15 +6,24 @@ CSV (UTF-8, optional BOM, header row)::
 
 Every row is checked before anything is sent: unknown project, project of another agency,
 malformed or non-positive amount, more than two decimals, over the remaining budget (counting
-the earlier rows of the same file), voucher repeated in the file or already used on chain,
-malformed payee or voucher code, bad document hash, unknown linked request, bad date.
+the earlier rows of the same file), voucher repeated in the file or already used on chain
+with other values, malformed payee or voucher code, bad document hash, unknown linked
+request, bad date.
 Valid rows are then recorded in atomic batches, grouped by project (each project's rows in
 file order), which lets the contract keep a project in memory across consecutive items.
 
+A voucher is identified by its canonical form (``ledger.types.canonical_voucher``): letter
+case and surrounding spaces do not count, so ``pv-a-0001`` and ``PV-A-0001`` are one voucher,
+recorded as ``PV-A-0001``. Amounts and dates take ASCII or Thai digits; any other script's
+digits are refused by name. A row is named by the file line it starts on (a quoted field may
+span lines).
+
 Re-running is safe because vouchers are unique per agency on chain: a row whose voucher is
-already recorded with the same project and amount counts as "already on the ledger" and is
-not sent again. A run killed half-way (even by SIGKILL) and started again therefore records
-exactly the rows that are missing. ``paid_on`` is validated but not stored on chain (the
+already recorded with the same project, amount, payee, document hash and linked request
+counts as "already on the ledger" and is not sent again; if any of these differ, the row is
+refused and the differing fields are named (ledger value beside row value), never dropped.
+A run killed half-way (even by SIGKILL) and started again therefore records exactly the rows
+that are missing. ``paid_on`` is validated but not stored on chain (the
 contract has no field for it); see docs/DATA.md.
 """
 
@@ -27,9 +36,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ledger.client import Disbursement, LedgerClient, ProjectState
+from ledger.client import ZERO32, Disbursement, LedgerClient, ProjectState, RecordedDisbursement
 from ledger.errors import ContractError, ImportFileError, LedgerError, TransactionError
-from ledger.types import ValueFormatError, encode_code, encode_tracking, format_baht, parse_baht, parse_hash
+from ledger.types import (
+    ValueFormatError,
+    ascii_digits,
+    canonical_voucher,
+    decode_tracking,
+    encode_code,
+    encode_tracking,
+    format_baht,
+    parse_baht,
+    parse_hash,
+)
 
 HEADER = ("project_code", "amount", "payee", "voucher", "document_hash", "request", "paid_on")
 
@@ -76,10 +95,15 @@ def read_rows(path: Path) -> list[_Row]:
             if names != HEADER:
                 raise ImportFileError(f"{path}: header must be {','.join(HEADER)} (found {','.join(header)})")
             rows = []
-            for number, record in enumerate(reader, start=2):
+            while True:
+                # A quoted field may hold newlines: a row is named by the file line it starts on.
+                line = reader.line_num + 1
+                record = next(reader, None)
+                if record is None:
+                    break
                 if not any(cell.strip() for cell in record):
                     continue  # blank lines (a trailing newline pair) are not rows
-                rows.append(_Row(number, dict(zip(HEADER, [c.strip() for c in record] + [""] * 7, strict=False))))
+                rows.append(_Row(line, dict(zip(HEADER, [c.strip() for c in record] + [""] * 7, strict=False))))
                 if len(record) != len(HEADER):
                     rows[-1].values["_width"] = str(len(record))
             return rows
@@ -101,7 +125,7 @@ class ImportPlan:
 
 
 def _parse(row: _Row) -> Disbursement:
-    """One row as a Disbursement; raises ValueFormatError with the reason."""
+    """One row as a Disbursement (voucher in its canonical form); raises ValueFormatError."""
     v = row.values
     if "_width" in v:
         raise ValueFormatError(f"has {v['_width']} columns, expected {len(HEADER)}")
@@ -112,15 +136,41 @@ def _parse(row: _Row) -> Disbursement:
     if amount <= 0:
         raise ValueFormatError(f"amount {v['amount']!r} must be positive")
     encode_code(v["payee"], "payee")
-    encode_code(v["voucher"], "voucher")
+    voucher = canonical_voucher(v["voucher"])
     document = parse_hash(v["document_hash"], "document_hash") if v["document_hash"] else None
     if v["request"]:
         encode_tracking(v["request"])
     try:
-        date.fromisoformat(v["paid_on"])
-    except ValueError:
+        date.fromisoformat(ascii_digits(v["paid_on"], "paid_on"))
+    except ValueError as exc:
+        if isinstance(exc, ValueFormatError):
+            raise
         raise ValueFormatError(f"paid_on {v['paid_on']!r} is not an ISO date like 2025-01-31") from None
-    return Disbursement(v["project_code"], amount, v["payee"], v["voucher"], document, v["request"] or None)
+    return Disbursement(v["project_code"], amount, v["payee"], voucher, document, v["request"] or None)
+
+
+def _differences(chain: RecordedDisbursement, row: Disbursement) -> list[str]:
+    """The fields in which a row differs from the disbursement its voucher already recorded."""
+
+    def tracking(raw: bytes) -> str:
+        return decode_tracking(raw) if raw != ZERO32 else "none"
+
+    pairs = [
+        ("project", chain.project, row.project),
+        ("amount", format_baht(chain.amount), format_baht(row.amount)),
+        ("payee", chain.payee, row.payee),
+        (
+            "document_hash",
+            chain.document_hash.hex() if chain.document_hash != ZERO32 else "none",
+            row.document_hash.hex() if row.document_hash else "none",
+        ),
+        ("request", tracking(chain.request), tracking(encode_tracking(row.request)) if row.request else "none"),
+    ]
+    return [
+        f"{name} {on_chain} on the ledger, {in_row} in this row"
+        for name, on_chain, in_row in pairs
+        if on_chain != in_row
+    ]
 
 
 def plan_import(client: LedgerClient, path: Path) -> ImportPlan:
@@ -129,14 +179,22 @@ def plan_import(client: LedgerClient, path: Path) -> ImportPlan:
     agency = client.my_agency()
     refused: list[Refusal] = []
     parsed: list[tuple[int, Disbursement]] = []
+    typed: dict[int, str] = {}  # line -> the voucher as typed, when not canonical
     for row in rows:
         try:
             parsed.append((row.line, _parse(row)))
         except ValueFormatError as exc:
             refused.append(Refusal(row.line, str(exc)))
+            continue
+        if row.values["voucher"] != parsed[-1][1].voucher:
+            typed[row.line] = row.values["voucher"]
 
     projects: dict[str, ProjectState | None] = client.projects([d.project for _, d in parsed])
-    on_chain = client.disbursements(agency, list(dict.fromkeys(d.voucher for _, d in parsed)))
+    # Vouchers recorded before the canonical form was enforced exist only as typed, so the
+    # typed spelling is looked up too.
+    on_chain = client.disbursements(agency, list(dict.fromkeys([d.voucher for _, d in parsed] + list(typed.values()))))
+    found = {line: on_chain[d.voucher] or on_chain.get(typed.get(line, d.voucher)) for line, d in parsed}
+    recorded = client.recorded_disbursements([state.seq for state in found.values() if state is not None])
     requests = {d.request: client.request_state(d.request) for _, d in parsed if d.request}
     remaining = {code: p.remaining for code, p in projects.items() if p is not None}
     first_line: dict[str, int] = {}
@@ -145,22 +203,26 @@ def plan_import(client: LedgerClient, path: Path) -> ImportPlan:
     for line, d in parsed:
         project = projects[d.project]
         earlier = first_line.get(d.voucher)
-        chain_state = on_chain[d.voucher]
+        chain_state = found[line]
         if earlier is not None:
-            reason = f"voucher {d.voucher} repeats line {earlier}"
+            reason = f"voucher {d.voucher} repeats line {earlier} (letter case and surrounding spaces do not count)"
+        elif chain_state is not None:
+            first_line[d.voucher] = line
+            chain_row = recorded.get(chain_state.seq)
+            if chain_row is None:
+                raise LedgerError(f"the node returned no DisbursementRecorded event for ledger entry {chain_state.seq}")
+            differences = _differences(chain_row, d)
+            if not differences:
+                already.append(line)
+                continue
+            reason = (
+                f"voucher {chain_row.voucher} is already used on the ledger by disbursement {chain_state.seq} "
+                f"with other values: {'; '.join(differences)}"
+            )
         elif project is None:
             reason = f"unknown project {d.project}"
         elif project.agency != agency:
             reason = f"project {d.project} belongs to agency {project.agency}, not to {agency}"
-        elif chain_state is not None:
-            first_line[d.voucher] = line
-            if chain_state.project == d.project and chain_state.amount == d.amount:
-                already.append(line)
-                continue
-            reason = (
-                f"voucher {d.voucher} is already used on the ledger by disbursement {chain_state.seq} "
-                f"({chain_state.project}, {format_baht(chain_state.amount)} baht)"
-            )
         elif d.request and requests.get(d.request) is None:
             reason = f"linked request {d.request} does not exist"
         elif d.amount > remaining[d.project]:

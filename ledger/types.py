@@ -11,6 +11,7 @@ b'MOE-01\\x00\\x00'
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ MAX_ALLOCATION = 10**16
 
 _CODE = re.compile(r"[A-Za-z0-9._/-]{1,32}")
 # Digits with optional thousands separators, then at most two decimals, then an optional unit.
-_BAHT = re.compile(r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d*))?")
+_BAHT = re.compile(r"(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]*))?")
 _UNITS = ("บาท", "baht", "THB", "฿")
 
 
@@ -42,6 +43,18 @@ def encode_code(code: str, what: str = "code") -> bytes:
     return code.encode("ascii").ljust(32, b"\0")
 
 
+def canonical_voucher(text: str) -> str:
+    """The one spelling of a voucher number: surrounding spaces removed, letters upper-cased.
+
+    ``pv-a-0001``, `` PV-A-0001 `` and ``PV-A-0001`` are one paper voucher, so they must be one
+    key on chain. The contract compares bytes (a case fold there would cost gas in every batch
+    item), so the write side sends only this form.
+    """
+    stripped = text.strip() if isinstance(text, str) else text
+    encode_code(stripped, "voucher")  # the charset first: "ß".upper() is "SS"
+    return stripped.upper()
+
+
 def decode_code(raw: bytes) -> str:
     """The text of a bytes32 code; codes not written by our tools come back as 0x-hex."""
     text = raw.rstrip(b"\0")
@@ -54,15 +67,63 @@ def decode_code(raw: bytes) -> str:
     return decoded
 
 
+# Thai clerks write Thai digits; every other script's digits are refused, since some look like
+# other ASCII digits (Bengali ৪ is four, and looks like 8).
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+
+
+def ascii_digits(text: str, what: str) -> str:
+    """``text`` with Thai digits as ASCII; a digit of any other script is refused by name."""
+    converted = text.translate(_THAI_DIGITS)
+    for ch in converted:
+        if ch.isdigit() and not "0" <= ch <= "9":
+            name = unicodedata.name(ch, "a digit")
+            raise ValueFormatError(
+                f"{what} {text!r} has {ch!r} ({name}, U+{ord(ch):04X}); write digits as 0-9 or Thai ๐-๙"
+            )
+    return converted
+
+
+# Explicit bidi embeddings, overrides and isolates reorder the text around them when shown.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Letters that render as nothing (Hangul fillers, the blank braille pattern).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def check_text(text: str, what: str, *, required: bool = True) -> str:
+    """Free text published on chain (a reason, a name), refused if a reader could be fooled by it.
+
+    Refused: control characters other than newline and tab, bidi embeddings/overrides/isolates,
+    and text with nothing visible (only spaces, zero-width or other format characters); empty
+    text only when ``required``. Returns the text unchanged.
+    """
+    for ch in text:
+        if ch in "\n\t":
+            continue
+        if unicodedata.category(ch) == "Cc":
+            raise ValueFormatError(f"{what} has the control character U+{ord(ch):04X}; remove it")
+        if ch in _BIDI_CONTROLS:
+            raise ValueFormatError(
+                f"{what} has the bidi control U+{ord(ch):04X} ({unicodedata.name(ch)}), which reorders text; remove it"
+            )
+    if not text and not required:
+        return text
+    if not any(unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _BLANK_LETTERS for ch in text):
+        raise ValueFormatError(f"{what} must not be empty" + (" (it has only invisible characters)" if text else ""))
+    return text
+
+
 def parse_baht(text: str) -> int:
     """Parse a baht amount typed by a person into satang.
 
-    Accepts ``1234.5``, ``1,234.50``, ``1234.50 บาท``, ``฿1,234``. Refuses signs, more than
-    two decimals, misplaced separators and text without digits.
+    Accepts ``1234.5``, ``1,234.50``, ``1234.50 บาท``, ``฿1,234``, and Thai digits (``๑,๒๓๔.๕๐``).
+    Refuses signs, more than two decimals, misplaced separators, text without digits and
+    digits of any other script (named in the message).
     """
     if not isinstance(text, str):
         raise ValueFormatError(f"amount {text!r} is not text")
-    cleaned = text.strip()
+    cleaned = ascii_digits(text, "amount").strip()
     for unit in _UNITS:
         if cleaned.endswith(unit):
             cleaned = cleaned[: -len(unit)].strip()

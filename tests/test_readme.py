@@ -121,3 +121,17 @@ def _answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def test_no_national_id_on_a_command_line_in_the_docs() -> None:
+    """The tour taught `--applicant-id 1101700230708`, which puts the ID in `ps` and shell history."""
+    docs = [README, *(PROJECT_ROOT / "docs").glob("*.md")]
+    given = re.compile(r"--applicant-id[ =]([^\s`'\")\]|]+)")
+    found = [
+        (path.name, value)
+        for path in docs
+        for value in given.findall(path.read_text(encoding="utf-8"))
+        if value != "-"  # stdin
+    ]
+    assert found == []
+    assert any("--applicant-id" in line for line in tour_lines()), "the tour opens a request"

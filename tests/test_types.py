@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -95,3 +96,76 @@ def test_no_two_on_chain_tracking_values_print_alike() -> None:
     printed = [decode_tracking(raw) for raw in [canonical, *lookalikes]]
     assert len(set(printed)) == 13
     assert printed[1:] == ["0x" + raw.hex() for raw in lookalikes]
+
+
+@pytest.mark.parametrize(
+    ("text", "satang"),
+    [("๑,๒๓๔.๕๐", 123450), ("๔๐๐ บาท", 40000), ("฿๗", 700), ("1,๐๐๐.๐1", 100001)],
+)
+def test_thai_digits_are_amounts(text: str, satang: int) -> None:
+    assert parse_baht(text) == satang
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("৪00", "BENGALI DIGIT FOUR"),  # looks like 8, was recorded as 400 baht
+        ("４００", "FULLWIDTH DIGIT FOUR"),
+        ("٤٠٠", "ARABIC-INDIC DIGIT FOUR"),
+        ("1,2०0.00", "DEVANAGARI DIGIT ZERO"),
+        ("5²", "SUPERSCRIPT TWO"),
+    ],
+)
+def test_other_scripts_digits_are_refused_by_name(text: str, named: str) -> None:
+    with pytest.raises(ValueFormatError, match=named) as refused:
+        parse_baht(text)
+    assert "\n" not in str(refused.value) and "0-9 or Thai" in str(refused.value)
+
+
+def test_voucher_identity_is_case_and_space_blind() -> None:
+    from ledger.types import canonical_voucher
+
+    assert canonical_voucher(" pv-a-0001 ") == canonical_voucher("PV-A-0001") == "PV-A-0001"
+    assert canonical_voucher("pv/2568.x_1") == "PV/2568.X_1"
+    # Letters whose upper case is ASCII are still outside the charset, not folded into it.
+    for bad in ("straße", "ﬁle-1", "pv-a-0001\u200b", "", "PV A"):
+        with pytest.raises(ValueFormatError):
+            canonical_voucher(bad)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\u200b", "\u200b\u200c\u200d\u2060\ufeff", " \u00a0\u3000\t\n", "\u3164", "\u0e31", "", "\u00ad"],
+)
+def test_invisible_text_is_refused(text: str) -> None:
+    from ledger.types import check_text
+
+    with pytest.raises(ValueFormatError, match="must not be empty"):
+        check_text(text, "the reason")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("paid\x00twice", "U+0000"),
+        ("paid\rtwice", "U+000D"),
+        ("paid\x1b[31m", "U+001B"),
+        ("paid \u202eowt", "RIGHT-TO-LEFT OVERRIDE"),
+        ("\u2067abc\u2069", "RIGHT-TO-LEFT ISOLATE"),
+    ],
+)
+def test_control_and_bidi_characters_are_refused(text: str, named: str) -> None:
+    from ledger.types import check_text
+
+    with pytest.raises(ValueFormatError, match=re.escape(named)):
+        check_text(text, "the reason")
+
+
+def test_ordinary_text_passes_unchanged() -> None:
+    from ledger.types import check_text
+
+    for text in ("จ่ายซ้ำ - duplicate payment", "line one\nline two\tend", "👩\u200d💻 typo", "ก"):
+        assert check_text(text, "the reason") == text
+    assert check_text("", "an optional note", required=False) == ""
+    with pytest.raises(ValueFormatError):
+        check_text("\u200b", "an optional note", required=False)

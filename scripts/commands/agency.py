@@ -38,12 +38,12 @@ def add(
         govledger agency add MOE --name "กระทรวงศึกษาธิการ" --name-en "Ministry of Education" \\
             --recorder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
     """
-    from ledger.types import encode_code
+    from ledger.types import check_text, encode_code
 
     encode_code(code, "agency code")
     address = _address(recorder)
-    if not name.strip():
-        raise InputError("the name must not be empty")
+    check_text(name, "the name")
+    check_text(name_en, "the English name", required=False)
     client = connect(rpc_url, deployment)
     registered = client.register_agency(code, name, name_en)
     added = client.add_recorder(code, address)

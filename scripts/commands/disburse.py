@@ -20,7 +20,14 @@ def add(
     project: Annotated[str, typer.Argument(help="Project code of your agency.")],
     amount: Annotated[str, typer.Argument(help="Baht: 1234.50, 1,234.50 or '1234.50 บาท'.")],
     payee: Annotated[str, typer.Option("--payee", help="Payee reference (registry number or code), never a name.")],
-    voucher: Annotated[str, typer.Option("--voucher", help="Voucher number, unique within your agency.")],
+    voucher: Annotated[
+        str,
+        typer.Option(
+            "--voucher",
+            help="Voucher number, unique within your agency; letter case and surrounding spaces do not count "
+            "(pv-1 is PV-1, recorded as PV-1).",
+        ),
+    ],
     document: Annotated[
         Path | None, typer.Option("--document", help="Supporting document; its SHA-256 is recorded, not the file.")
     ] = None,
@@ -40,7 +47,7 @@ def add(
             --document invoice.pdf
     """
     from ledger.client import Disbursement
-    from ledger.types import encode_code, encode_tracking, format_baht, parse_baht, parse_hash
+    from ledger.types import canonical_voucher, encode_code, encode_tracking, format_baht, parse_baht, parse_hash
 
     if document is not None and document_hash is not None:
         raise InputError("give --document or --document-hash, not both")
@@ -49,7 +56,7 @@ def add(
         raise InputError(f"{amount!r} must be more than zero")
     encode_code(project, "project code")
     encode_code(payee, "payee")
-    encode_code(voucher, "voucher")
+    typed, voucher = voucher, canonical_voucher(voucher)
     if request:
         encode_tracking(request)
     digest: bytes | None = None
@@ -60,7 +67,16 @@ def add(
             raise InputError(f"cannot read {document}: {exc.strerror}") from None
     elif document_hash is not None:
         digest = parse_hash(document_hash, "document hash")
-    result = connect(rpc_url, deployment).disburse(Disbursement(project, satang, payee, voucher, digest, request))
+    client = connect(rpc_url, deployment)
+    if typed.strip() != voucher:
+        # Recorded before vouchers were canonical, it exists only as typed.
+        mine = client.my_agency()
+        earlier = client.disbursement(mine, typed.strip())
+        if earlier is not None:
+            raise InputError(
+                f"voucher {typed.strip()} is already recorded for agency {mine} (disbursement {earlier.seq})"
+            )
+    result = client.disburse(Disbursement(project, satang, payee, voucher, digest, request))
     disbursement_id = result.seqs[0]
     if as_json:
         print_json(
@@ -94,12 +110,16 @@ def import_command(
 ) -> None:
     """Record a CSV of disbursements: every row validated first, then batched, resumable.
 
-    Rows are refused (and listed with their line number and reason) for an unknown project,
-    another agency's project, a malformed, zero or over-budget amount (earlier rows of the
-    file count), more than two decimals, a voucher repeated in the file or already used on
-    the ledger, a bad hash, an unknown request, or a bad paid_on date. The others are recorded.
-    Rows already on the ledger are recognised by their voucher, so after an interruption just
-    run the same command again: it records exactly the missing rows.
+    Rows are refused (and listed with the file line they start on and the reason) for an
+    unknown project, another agency's project, a malformed, zero or over-budget amount
+    (earlier rows of the file count), more than two decimals, digits other than 0-9 or Thai
+    ๐-๙, a voucher repeated in the file, a voucher already on the ledger with any other value
+    (project, amount, payee, document hash, request: each difference is named), a bad hash, an
+    unknown request, or a bad paid_on date. The others are recorded.
+
+    Vouchers are compared and recorded upper-cased without surrounding spaces (pv-1 is PV-1).
+    A row identical to what its voucher recorded is "already on the ledger", so after an
+    interruption just run the same command again: it records exactly the missing rows.
 
     Exit code 0 when every row is on the ledger, 1 when some row was refused or the run stopped.
 
@@ -167,7 +187,9 @@ def import_command(
 
 def reverse_command(
     disbursement_id: Annotated[int, typer.Argument(help="Disbursement id (its ledger sequence number).", min=1)],
-    reason: Annotated[str, typer.Option("--reason", help="Why; published with the reversal.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why; published with the reversal. Visible text; no control characters.")
+    ],
     rpc_url: RpcUrl = None,
     deployment: DeploymentFile = None,
     as_json: Json = False,
@@ -178,10 +200,9 @@ def reverse_command(
     Example:
         govledger reverse 1042 --reason "amount typed twice; see voucher PV-2568-0043"
     """
-    from ledger.types import format_baht
+    from ledger.types import check_text, format_baht
 
-    if not reason.strip():
-        raise InputError("the reason must not be empty")
+    check_text(reason, "the reason")
     found, result = connect(rpc_url, deployment).reverse_by_id(disbursement_id, reason)
     if as_json:
         print_json(

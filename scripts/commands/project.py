@@ -31,15 +31,14 @@ def add(
             --budget 1500000.00 --name "ห้องเรียนอัจฉริยะ"
     """
     from ledger.client import ProjectSpec
-    from ledger.types import encode_code, format_baht, parse_baht
+    from ledger.types import check_text, encode_code, format_baht, parse_baht
 
     encode_code(code, "project code")
     encode_code(agency, "agency code")
     if not 2500 <= fiscal_year <= 2700:
         raise InputError(f"{fiscal_year} is not a Buddhist Era fiscal year like 2568")
     allocation = parse_baht(budget)
-    if not name.strip():
-        raise InputError("the name must not be empty")
+    check_text(name, "the name")
     (result,) = connect(rpc_url, deployment).register_projects(
         [ProjectSpec(code, agency, fiscal_year, allocation, name)]
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,13 +25,48 @@ def _service(name: str) -> ServiceDefinition:
     raise InputError(f"unknown service {name!r}; known: {known}")
 
 
+def _read_applicant_id(flag: str | None, file: Path | None) -> str:
+    """The national ID from stdin, a file or a hidden prompt; a literal ID on argv is refused
+    (it is already in `ps` and the shell history, so it is never echoed back either)."""
+    import getpass
+
+    if flag is not None and flag != "-":
+        raise InputError(
+            "never put the national ID on the command line (ps and shell history show it): "
+            "use --applicant-id - to read it from stdin, --applicant-id-file FILE, or neither to be asked"
+        )
+    if flag is not None and file is not None:
+        raise InputError("give --applicant-id - or --applicant-id-file, not both")
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8").partition("\n")[0]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                f"cannot read the national ID from {file}: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
+    if flag == "-":
+        return sys.stdin.readline()
+    if not sys.stdin.isatty():
+        raise InputError("no national ID: stdin is not a terminal; use --applicant-id - or --applicant-id-file FILE")
+    return getpass.getpass("applicant's national ID (not shown): ")
+
+
 @app.command("open")
 def open_command(
     service: Annotated[str, typer.Option("--service", help="Service id: student-loan or complaint.")],
     agency: Annotated[str, typer.Option("--agency", help="Your agency's code (it owns the request).")],
     applicant_id: Annotated[
         str | None,
-        typer.Option("--applicant-id", help="Applicant's 13-digit Thai national ID; omit to type it unseen."),
+        typer.Option(
+            "--applicant-id",
+            metavar="-",
+            help="'-': read the applicant's 13-digit Thai national ID from stdin. Never the ID itself: "
+            "argv shows in `ps` and shell history.",
+        ),
+    ] = None,
+    applicant_id_file: Annotated[
+        Path | None,
+        typer.Option("--applicant-id-file", help="Read the national ID from this file (its first line)."),
     ] = None,
     rpc_url: RpcUrl = None,
     deployment: DeploymentFile = None,
@@ -37,25 +74,25 @@ def open_command(
 ) -> None:
     """Open a request and print the applicant's receipt: tracking code, salt, commitment.
 
-    The national ID is checked (check digit) and bound to the request only through
-    keccak256(salt || HMAC-SHA256(GOVLEDGER_AGENCY_SECRET, id)); the ID itself is never
-    stored, logged or sent. Give the receipt to the applicant: the tracking code lets them
-    follow the request, the salt lets them prove it is theirs.
+    The national ID comes from a prompt that does not echo it (when neither --applicant-id -
+    nor --applicant-id-file is given and stdin is a terminal), from stdin (--applicant-id -),
+    or from a file; never from the command line. It is checked (check digit) and bound to
+    the request only through keccak256(salt || HMAC-SHA256(GOVLEDGER_AGENCY_SECRET, id)); the
+    ID itself is never stored, logged or sent. Give the receipt to the applicant: the
+    tracking code lets them follow the request, the salt lets them prove it is theirs.
 
     \b
-    Example:
+    Examples:
         govledger request open --service student-loan --agency MOE
+        govledger request open --service student-loan --agency MOE --applicant-id-file id.txt
+        read -rs ID && printf '%s\\n' "$ID" | govledger request open --service complaint --agency MOE --applicant-id -
     """
-    import getpass
-
     from ledger.privacy import agency_secret, applicant_commitment, new_salt, validate_national_id
     from ledger.settings import get_settings
     from ledger.types import new_tracking_code
 
     _service(service)
-    if applicant_id is None:
-        applicant_id = getpass.getpass("applicant's national ID (not shown): ")
-    digits = validate_national_id(applicant_id)
+    digits = validate_national_id(_read_applicant_id(applicant_id, applicant_id_file))
     client = connect(rpc_url, deployment)
     mine = client.my_agency()
     if mine != agency:
@@ -63,7 +100,7 @@ def open_command(
     secret = agency_secret(get_settings().agency_secret, client.chain_id, warn)
     salt = new_salt()
     commitment = applicant_commitment(digits, secret, salt)
-    del digits, applicant_id  # nothing below may see the ID
+    del digits  # nothing below may see the ID
     tracking = new_tracking_code()
     result = client.open_request(service, tracking, commitment)
     receipt = {
@@ -88,7 +125,9 @@ def open_command(
 def advance_command(
     tracking: Annotated[str, typer.Argument(help="Tracking code, e.g. 7K3M-Q9XA-...")],
     to: Annotated[str, typer.Option("--to", help="Target state name, e.g. school-verified.")],
-    reason: Annotated[str, typer.Option("--reason", help="Published note, e.g. what to correct.")] = "",
+    reason: Annotated[
+        str, typer.Option("--reason", help="Published note, e.g. what to correct. Visible text; no control characters.")
+    ] = "",
     rpc_url: RpcUrl = None,
     deployment: DeploymentFile = None,
     as_json: Json = False,
@@ -100,9 +139,10 @@ def advance_command(
         govledger request advance 7K3M-Q9XA-0000-0000-0000-0000-0000-0000 --to school-verified
     """
     from ledger.errors import RequestUnknownError
-    from ledger.types import encode_tracking
+    from ledger.types import check_text, encode_tracking
 
     encode_tracking(tracking)
+    check_text(reason, "the reason", required=False)
     client = connect(rpc_url, deployment)
     state = client.request_state(tracking)
     if state is None:

@@ -196,3 +196,31 @@ def test_a_unit_under_two_ministries_is_refused_not_merged(tmp_path: Path) -> No
     assert unit not in changed.agencies.values()
     assert changed.imported_rows == original.imported_rows - len(unit_rows)
     assert not any(spec.agency.endswith(agency_code("", unit)[-13:]) for spec in changed.projects.values())
+
+
+@pytest.mark.parametrize("text", ["৪00", "１,０００.00", "٤٠٠"])
+def test_amounts_in_other_scripts_are_refused(text: str) -> None:
+    """Issue 12 item 5: Decimal() and \\d read every script's digits; ৪ (four) looks like 8."""
+    with pytest.raises(ValueError, match="U\\+"):
+        parse_amount(text)
+
+
+def test_names_with_invisible_or_control_text_and_odd_years_are_refused(tmp_path: Path) -> None:
+    hidden, controlled, bidi, bengali = "2022.3.7.3", "2022.3.7.4", "2022.3.7.5", "2022.3.7.6"
+
+    def spoil(row: dict[str, str]) -> dict[str, str]:
+        changes = {
+            hidden: {"OUTPUT": "\u200b\u200b", "PROJECT": "", "BUDGET_PLAN": "\u2060"},
+            controlled: {"BUDGETARY_UNIT": row["BUDGETARY_UNIT"] + "\x00"},
+            bidi: {"OUTPUT": "\u202eabc"},
+            bengali: {"FISCAL_YEAR": "২০২২"},
+        }
+        return row | changes.get(row["ITEM_ID"], {})
+
+    original, changed = plan_budget(VOLUME_7), plan_budget(_rewritten(tmp_path, spoil))
+    refused = dict(changed.refused)
+    assert "must not be empty" in refused[hidden]
+    assert "BUDGETARY_UNIT has the control character U+0000" in refused[controlled]
+    assert "OUTPUT has the bidi control U+202E" in refused[bidi]
+    assert refused[bengali] == "malformed FISCAL_YEAR '২০২২'"
+    assert changed.imported_rows == original.imported_rows - 4

@@ -143,3 +143,103 @@ def test_rows_grouped_by_project_keep_their_own_order(setup: dict[str, Any], tmp
     p2 = [seqs[f"I{i}"] for i in range(0, 20, 2)]
     assert p1 == sorted(p1) and p2 == sorted(p2)  # each project's rows in file order
     assert max(p1) < min(p2)  # P1's rows went out together, before P2's
+
+
+def test_a_voucher_on_the_ledger_with_other_values_is_refused_naming_each_field(
+    setup: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 12 item 4: such rows were counted "already on the ledger" and silently lost."""
+    moe = setup["client"](1)
+    tracking = "0000-0000-0000-0000-0000-0000-0000-0007"
+    moe.open_request("student-loan", tracking, b"\x01" * 32)
+    moe.disburse(Disbursement("P2", 5_00, "PAY", "SAME", bytes.fromhex(GOOD_HASH), tracking))
+    for voucher in ("PAYEE", "DOC", "REQ", "ALL"):
+        moe.disburse(Disbursement("P2", 5_00, "PAY", voucher, bytes.fromhex(GOOD_HASH), tracking))
+    other_hash = "cd" * 32
+    rows = [
+        f"P2,5.00,PAY,SAME,{GOOD_HASH},{tracking.lower()},2025-01-31",  # 2 identical: already
+        f"P2,5.00,OTHER-PAYEE,PAYEE,{GOOD_HASH},{tracking},2025-01-31",  # 3 payee differs
+        f"P2,5.00,PAY,DOC,{other_hash},{tracking},2025-01-31",  # 4 document differs
+        f"P2,5.00,PAY,REQ,{GOOD_HASH},,2025-01-31",  # 5 linked request dropped
+        "P1,6.00,X,ALL,,,2025-01-31",  # 6 everything differs
+        "P2,1.00,PAY,NEW,,,2025-01-31",  # 7 new: recorded
+    ]
+    path = _csv(tmp_path / "conflicts.csv", rows)
+    plan = plan_import(moe, path)
+    reasons = {r.line: r.reason for r in plan.refused}
+    assert plan.already == [2] and [line for line, _ in plan.to_record] == [7]
+    assert set(reasons) == {3, 4, 5, 6}, reasons
+    assert reasons[3].startswith("voucher PAYEE is already used on the ledger by disbursement")
+    assert "payee PAY on the ledger, OTHER-PAYEE in this row" in reasons[3]
+    assert f"document_hash {GOOD_HASH} on the ledger, {other_hash} in this row" in reasons[4]
+    assert f"request {tracking} on the ledger, none in this row" in reasons[5]
+    for field in ("project P2 on the ledger, P1", "amount 5.00 on the ledger, 6.00", "payee PAY", "document_hash"):
+        assert field in reasons[6], reasons[6]
+    assert all("\n" not in reason for reason in reasons.values())
+    summary = import_disbursements(moe, path)
+    assert (summary.recorded, summary.already, len(summary.refused)) == (1, 1, 4)
+    assert moe.recorded_disbursements([moe.disbursement("MOE", "PAYEE").seq]).popitem()[1].payee == "PAY"
+
+
+def test_voucher_case_and_spaces_do_not_make_a_new_voucher(setup: dict[str, Any], tmp_path: Path) -> None:
+    """One paper voucher was paid twice as pv-a-0001 and PV-A-0001."""
+    moe = setup["client"](1)
+    moe.disburse(Disbursement("P2", 5_00, "PAY", "PV-A-0001"))
+    moe.disburse(Disbursement("P2", 5_00, "PAY", "PV-A-0002"))
+    rows = [
+        "P2,5.00,PAY, pv-a-0001 ,,,2025-01-31",  # 2 the same voucher, identical: already
+        "P2,7.00,PAY,Pv-A-0002,,,2025-01-31",  # 3 the same voucher, another amount: refused
+        "P2,1.00,PAY,pv-b-0001,,,2025-01-31",  # 4 new, recorded as PV-B-0001
+        "P2,1.00,PAY,PV-B-0001,,,2025-01-31",  # 5 repeats line 4
+        "P2,5.00,PAY,PV-A-0001,,,2025-01-31",  # 6 repeats line 2
+    ]
+    plan = plan_import(moe, _csv(tmp_path / "case.csv", rows))
+    reasons = {r.line: r.reason for r in plan.refused}
+    assert plan.already == [2] and [(line, d.voucher) for line, d in plan.to_record] == [(4, "PV-B-0001")]
+    assert "voucher PV-A-0002 is already used" in reasons[3] and "amount 5.00 on the ledger, 7.00" in reasons[3]
+    assert "voucher PV-B-0001 repeats line 4" in reasons[5] and "voucher PV-A-0001 repeats line 2" in reasons[6]
+    import_disbursements(moe, tmp_path / "case.csv")
+    assert moe.disbursement("MOE", "PV-B-0001") is not None and moe.disbursement("MOE", "pv-b-0001") is None
+
+
+def test_a_voucher_recorded_before_canonical_form_is_found_as_typed(setup: dict[str, Any], tmp_path: Path) -> None:
+    moe = setup["client"](1)
+    moe.disburse(Disbursement("P2", 5_00, "PAY", "old-voucher"))  # recorded before canonicalisation
+    rows = ["P2,5.00,PAY,old-voucher,,,2025-01-31", "P2,6.00,PAY,old-voucher2,,,2025-01-31"]
+    plan = plan_import(moe, _csv(tmp_path / "legacy.csv", rows))
+    assert plan.already == [2] and [line for line, _ in plan.to_record] == [3]
+
+
+def test_digits_of_other_scripts_are_refused_with_line_and_character(setup: dict[str, Any], tmp_path: Path) -> None:
+    moe = setup["client"](1)
+    rows = [
+        "P2,৪00,PAY,D1,,,2025-01-31",  # 2 Bengali four, looks like 8
+        "P2,４,PAY,D2,,,2025-01-31",  # 3 full-width
+        "P2,٤,PAY,D3,,,2025-01-31",  # 4 Arabic-Indic
+        "P2,๔๐๐.๕๐,PAY,D4,,,๒๕๖๘-01-31",  # 5 Thai digits: 400.50 baht
+        "P2,1,PAY,D5,,,২০২৫-01-31",  # 6 Bengali date
+    ]
+    plan = plan_import(moe, _csv(tmp_path / "digits.csv", rows))
+    reasons = {r.line: r.reason for r in plan.refused}
+    assert set(reasons) == {2, 3, 4, 6}, reasons
+    assert "BENGALI DIGIT FOUR" in reasons[2] and "FULLWIDTH DIGIT FOUR" in reasons[3]
+    assert "ARABIC-INDIC DIGIT FOUR" in reasons[4] and "paid_on" in reasons[6] and "BENGALI DIGIT TWO" in reasons[6]
+    assert [(line, d.amount) for line, d in plan.to_record] == [(5, 400_50)]
+
+
+def test_refusals_name_the_file_line_a_row_starts_on(setup: dict[str, Any], tmp_path: Path) -> None:
+    """Issue 12 item 12: a quoted field holding newlines shifted every later line number."""
+    moe = setup["client"](1)
+    path = tmp_path / "multiline.csv"
+    path.write_text(
+        ",".join(HEADER) + "\n"  # line 1
+        'P2,1.00,PAY,M1,,,"2025-01-31\n\nnot a date"\n'  # lines 2-4: refused at line 2
+        "P2,abc,PAY,M2,,,2025-01-31\n"  # line 5
+        "\n"  # line 6, blank
+        "NOPE,1,PAY,M3,,,2025-01-31\n"  # line 7
+        "P2,1,PAY,M4,,,2025-01-31\n",  # line 8: recorded
+        encoding="utf-8",
+    )
+    plan = plan_import(moe, path)
+    assert [r.line for r in plan.refused] == [2, 5, 7], plan.refused
+    assert [line for line, _ in plan.to_record] == [8]

@@ -214,11 +214,13 @@ def test_registrar_commands_and_their_refusals(cli: Cli) -> None:
     assert "accepted the admin role" in cli.ok("role", "grant", "admin", OFFICER)
 
 
-def test_request_open_and_advance(cli: Cli) -> None:
+def test_request_open_and_advance(cli: Cli, tmp_path: Path) -> None:
     cli.ok("agency", "add", "FUND", "--name", "กองทุน", "--recorder", STRANGER)
     cli.as_key(OFFICER_KEY)
+    id_file = tmp_path / "applicant-id.txt"
+    id_file.write_text("1101700230708\n")
     code, out, err = cli(
-        "request", "open", "--service", "student-loan", "--agency", "MOE", "--applicant-id", "1101700230708"
+        "request", "open", "--service", "student-loan", "--agency", "MOE", "--applicant-id-file", str(id_file)
     )
     assert code == 0, err
     assert "development secret" in err
@@ -226,14 +228,16 @@ def test_request_open_and_advance(cli: Cli) -> None:
     assert re.fullmatch(r"([0-9A-Z]{4}-){7}[0-9A-Z]{4}", tracking)
     assert re.search(r"salt: 0x[0-9a-f]{64}", out) and re.search(r"commitment: 0x[0-9a-f]{64}", out)
     assert "1101700230708" not in out + err
+    id_file.write_text("1101700230709\n")
     assert "not a valid Thai national ID" in cli.fails(
-        "request", "open", "--service", "student-loan", "--agency", "MOE", "--applicant-id", "1101700230709"
+        "request", "open", "--service", "student-loan", "--agency", "MOE", "--applicant-id-file", str(id_file)
     )
+    id_file.write_text("1101700230708\n")
     assert "your key records for agency MOE, not SCH" in cli.fails(
-        "request", "open", "--service", "student-loan", "--agency", "SCH", "--applicant-id", "1101700230708"
+        "request", "open", "--service", "student-loan", "--agency", "SCH", "--applicant-id-file", str(id_file)
     )
     assert "unknown service" in cli.fails(
-        "request", "open", "--service", "passport", "--agency", "MOE", "--applicant-id", "1101700230708"
+        "request", "open", "--service", "passport", "--agency", "MOE", "--applicant-id-file", str(id_file)
     )
     reason = cli.fails("request", "advance", tracking, "--to", "closed")
     assert "cannot go to 'closed'; allowed next states: school-verified, returned-for-correction, rejected" in reason
@@ -314,3 +318,127 @@ def test_officer_with_a_keystore(cli: Cli, tmp_path: Path) -> None:
         "disburse", "add", "KEYS-1", "10", "--payee", "P", "--voucher", "K2"
     )
     assert "s3cret" not in keystore.read_text()
+
+
+def test_the_national_id_is_never_taken_from_argv(cli: Cli, tmp_path: Path) -> None:
+    """Issue 12: `--applicant-id N` put the ID in `ps` and the shell history."""
+    import io
+    import sys
+
+    from ledger.client import LedgerClient
+
+    cli.as_key(OFFICER_KEY)
+    reader = LedgerClient.from_settings(get_settings(), signer=False)
+    head = reader.ledger_head()
+    open_ = ("request", "open", "--service", "complaint", "--agency", "MOE")
+    reason = cli.fails(*open_, "--applicant-id", "1101700230708")
+    assert "never put the national ID on the command line" in reason and "--applicant-id -" in reason
+    assert "--applicant-id-file" in reason and "1101700230708" not in reason
+    assert reader.ledger_head() == head  # nothing was sent
+    # From stdin with `-`.
+    cli.monkeypatch.setattr(sys, "stdin", io.StringIO("1101700230708\n"))
+    data = json.loads(cli.ok(*open_, "--applicant-id", "-", "--json"))
+    assert data["service"] == "complaint" and reader.ledger_head()[0] == head[0] + 1
+    cli.monkeypatch.setattr(sys, "stdin", io.StringIO("1101700230709\n"))
+    assert "not a valid Thai national ID" in cli.fails(*open_, "--applicant-id", "-")
+    # Neither flag, stdin not a terminal: refused, nothing read or sent.
+    cli.monkeypatch.setattr(sys, "stdin", io.StringIO("1101700230708\n"))
+    assert "stdin is not a terminal" in cli.fails(*open_)
+    # Neither flag at a terminal: a prompt that does not echo.
+    asked: list[str] = []
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    cli.monkeypatch.setattr(sys, "stdin", Terminal())
+    cli.monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or "1101700230708")
+    assert "tracking code:" in cli.ok(*open_)
+    assert asked == ["applicant's national ID (not shown): "]
+    assert reader.ledger_head()[0] == head[0] + 2
+    assert "not both" in cli.fails(*open_, "--applicant-id", "-", "--applicant-id-file", str(tmp_path / "x"))
+    assert "cannot read the national ID" in cli.fails(*open_, "--applicant-id-file", str(tmp_path / "missing"))
+    assert "--applicant-id -" in cli.ok("request", "open", "--help")
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["\u200b", "\u200b\u2060\ufeff", " \u3000 ", "paid\x00twice", "paid\x1b[2Jtwice", "see \u202ePV-1"],
+)
+def test_invisible_control_or_bidi_reasons_and_names_are_refused(cli: Cli, reason: str) -> None:
+    from ledger.client import LedgerClient
+
+    reader = LedgerClient.from_settings(get_settings(), signer=False)
+    head = reader.ledger_head()
+    for command in (
+        ("agency", "add", "NEW", "--name", reason, "--recorder", STRANGER),
+        ("agency", "add", "NEW", "--name", "ใหม่", "--name-en", reason, "--recorder", STRANGER),
+        ("project", "add", "P9", "--agency", "MOE", "--fiscal-year", "2568", "--budget", "1", "--name", reason),
+    ):
+        assert re.search("must not be empty|control character|bidi control", cli.fails(*command)), command
+    cli.as_key(OFFICER_KEY)
+    out = json.loads(cli.ok("disburse", "add", "MOE-2568-001", "1", "--payee", "X", "--voucher", "R-1", "--json"))
+    head = reader.ledger_head()
+    assert re.search(
+        "must not be empty|control character|bidi control", cli.fails("reverse", str(out["id"]), "--reason", reason)
+    )
+    tracking = "0000-0000-0000-0000-0000-0000-0000-0001"
+    assert re.search(
+        "must not be empty|control character|bidi control",
+        cli.fails("request", "advance", tracking, "--to", "x", "--reason", reason),
+    )
+    assert reader.ledger_head() == head
+    assert "reversed disbursement" in cli.ok("reverse", str(out["id"]), "--reason", "จ่ายซ้ำ\nduplicate")
+
+
+def test_voucher_case_and_spaces_do_not_count_in_disburse_add(cli: Cli) -> None:
+    cli.as_key(OFFICER_KEY)
+    data = json.loads(
+        cli.ok("disburse", "add", "MOE-2568-001", "1", "--payee", "X", "--voucher", " pv-a-0001 ", "--json")
+    )
+    assert data["voucher"] == "PV-A-0001"
+    assert "voucher PV-A-0001 is already recorded for agency MOE" in cli.fails(
+        "disburse", "add", "MOE-2568-001", "1", "--payee", "X", "--voucher", "PV-A-0001"
+    )
+    assert "letter case and surrounding spaces do not count" in " ".join(cli.ok("disburse", "add", "--help").split())
+    # A voucher recorded as typed before vouchers were canonical still counts.
+    from ledger.client import Disbursement, LedgerClient
+
+    officer = LedgerClient.from_settings(get_settings())
+    officer.disburse(Disbursement("MOE-2568-001", 1_00, "X", "legacy-1"))
+    assert "voucher legacy-1 is already recorded for agency MOE" in cli.fails(
+        "disburse", "add", "MOE-2568-001", "1", "--payee", "X", "--voucher", "legacy-1"
+    )
+
+
+def test_digits_of_other_scripts_are_refused_in_every_number(cli: Cli) -> None:
+    """Issue 12 item 5: ৪ (Bengali four, which looks like 8) was recorded as 4."""
+    cli.as_key(OFFICER_KEY)
+    reason = cli.fails("disburse", "add", "MOE-2568-001", "৪00", "--payee", "X", "--voucher", "B-1")
+    assert "BENGALI DIGIT FOUR" in reason and "0-9 or Thai" in reason
+    data = json.loads(cli.ok("disburse", "add", "MOE-2568-001", "๔๐๐", "--payee", "X", "--voucher", "T-1", "--json"))
+    assert data["amount"] == "400.00"
+    # The CLI's integers (typer parses them with pydantic) take ASCII digits only.
+    for args in (
+        ("reverse", "১", "--reason", "x"),
+        ("disburse", "import", "x.csv", "--batch-size", "１０"),
+        ("project", "add", "P8", "--agency", "MOE", "--fiscal-year", "২৫৬৮", "--budget", "1", "--name", "x"),
+        ("budget", "import", str(FIXTURES / "2022-3-7.csv"), "--fiscal-year", "٢٥٦٥"),
+    ):
+        code, _out, err = cli(*args)
+        assert code == 2 and "valid integer" in err, (args, err)
+
+
+def test_disburse_import_refuses_a_conflicting_row_and_exits_1(cli: Cli, tmp_path: Path) -> None:
+    """Issue 12 item 4: a row whose voucher is on the ledger with another payee exited 0, lost."""
+    cli.as_key(OFFICER_KEY)
+    header = "project_code,amount,payee,voucher,document_hash,request,paid_on\n"
+    first = tmp_path / "first.csv"
+    first.write_text(header + "MOE-2568-001,10.00,PAY-A,C-1,,,2025-01-01\n")
+    cli.ok("disburse", "import", str(first))
+    second = tmp_path / "second.csv"
+    second.write_text(header + "MOE-2568-001,10.00,PAY-B,c-1,,,2025-01-01\nMOE-2568-001,2.00,PAY-A,C-2,,,2025-01-01\n")
+    code, out, err = cli("disburse", "import", str(second))
+    assert code == 1 and "error: 1 rows refused" in err
+    assert "line 2: voucher C-1 is already used on the ledger" in out and "payee PAY-A on the ledger, PAY-B" in out
+    assert "1 recorded, 0 already on the ledger, 1 refused" in out

@@ -164,7 +164,8 @@ def test_no_national_id_in_output_files_or_chain_after_request_open(chain_url: s
     national_id = "1101700230708"
     client, deployment = _fresh_ledger(chain_url, tmp_path)
     result = subprocess.run(
-        [GOVLEDGER, "request", "open", "--service", "student-loan", "--agency", "MOE", "--applicant-id", national_id],
+        [GOVLEDGER, "request", "open", "--service", "student-loan", "--agency", "MOE", "--applicant-id", "-"],
+        input=national_id + "\n",
         env=_env(chain_url, deployment, GOVLEDGER_PRIVATE_KEY=OFFICER_KEY, GOVLEDGER_AGENCY_SECRET="agency-secret"),
         capture_output=True,
         text=True,
