@@ -24,13 +24,20 @@ from indexer.workdays import bangkok_date
 log = logging.getLogger("govledger.indexer.reorg")
 
 
+def window_floor(head: int, window: int) -> int:
+    """The lowest block whose header the mirror keeps below ``head`` although it holds no event:
+    the ``window`` blocks a reorg may replace, and the ancestor it would roll back to. One rule
+    for every run, so a mirror followed block by block keeps the same headers as a rebuild."""
+    return head - window
+
+
 def find_ancestor(store: Store, rpc: RpcClient, checkpoint: int, window: int, floor: int) -> tuple[int, str | None]:
     """The highest mirrored block the node still has, within ``window`` blocks of the checkpoint.
 
     ``floor`` is the block before the deployment: if the window reaches it, everything can be
     rolled back (returns ``floor``). Raises ReorgTooDeepError otherwise.
     """
-    lowest = checkpoint - window
+    lowest = window_floor(checkpoint, window)
     stored = store.query(
         "SELECT number, hash FROM blocks WHERE number >= ? AND number <= ? ORDER BY number DESC",
         (max(lowest, floor + 1), checkpoint),

@@ -50,6 +50,23 @@ log = logging.getLogger("govledger.indexer.sync")
 DEFAULT_REORG_WINDOW = 64
 
 
+def reorg_window(flag: int | None = None) -> int:
+    """The reorg window: the flag, else GOVLEDGER_REORG_WINDOW, else the default. The audit's
+    rebuild reads it here too, so that it keeps the same recent headers as the mirror it checks."""
+    if flag is not None:
+        return flag
+    raw = os.environ.get("GOVLEDGER_REORG_WINDOW", "")
+    if not raw:
+        return DEFAULT_REORG_WINDOW
+    try:
+        value = int(raw)
+    except ValueError:
+        raise IndexerError(f"GOVLEDGER_REORG_WINDOW={raw!r} is not a whole number") from None
+    if value < 1:
+        raise IndexerError("GOVLEDGER_REORG_WINDOW must be at least 1")
+    return value
+
+
 class NodeBehindError(ChainChangedError):
     """The node answering does not have a block we asked about yet (lagging node)."""
 
@@ -398,7 +415,8 @@ class Syncer:
             )
             self._kill_hook("in_transaction")
             store.execute(
-                "DELETE FROM blocks WHERE number < ? AND log_count = 0", (fetched.end - self.options.reorg_window,)
+                "DELETE FROM blocks WHERE number < ? AND log_count = 0",
+                (reorg.window_floor(fetched.end, self.options.reorg_window),),
             )
             if self.cp_hash is None:
                 store.execute(
@@ -430,14 +448,14 @@ class Syncer:
         """Fetch (thread) and apply (here) every range up to ``target``."""
         channel: queue.Queue[Any] = queue.Queue(maxsize=self.options.queue_depth)
         halt = threading.Event()
-        window_floor = target - self.options.reorg_window + 1
+        floor = reorg.window_floor(target, self.options.reorg_window)
         start, prev = self.cp_number + 1, self.cp_hash
 
         def produce() -> None:
             cursor, expect = start, prev
             try:
                 while cursor <= target and not halt.is_set():
-                    fetched = self.fetcher.next(cursor, target, expect, window_floor)
+                    fetched = self.fetcher.next(cursor, target, expect, floor)
                     while not halt.is_set():
                         try:
                             channel.put(fetched, timeout=0.1)

@@ -62,3 +62,15 @@ def anvil_url() -> Iterator[str]:
 def postgres_url() -> str:
     """The PostgreSQL server the tests must use; CI guarantees it runs (never skipped)."""
     return os.environ.get("GOVLEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def production_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """anvil in production shape (tests/production_chain.py): a block per second, bursts, reloads."""
+    from tests.production_chain import ProductionChain
+
+    chain = ProductionChain(tmp_path_factory.mktemp("production-chain")).start()
+    try:
+        yield chain
+    finally:
+        chain.stop()

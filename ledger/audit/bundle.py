@@ -43,7 +43,9 @@ class Manifest:
     from_block: int
     head_number: int
     head_hash: str
-    ledger_heads: list[dict[str, Any]]  # {"block", "seq", "head"} from eth_call ledgerHead()
+    # {"block", "seq", "head"} from eth_call ledgerHead(), at the sampled heights whose state the
+    # node still kept (a production node keeps recent state only; the head is always sampled).
+    ledger_heads: list[dict[str, Any]]
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"sha256", "bytes"}
     counts: dict[str, int] = field(default_factory=dict)
     format: str = FORMAT

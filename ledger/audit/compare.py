@@ -226,9 +226,10 @@ def chain_keys(state: Any, target: Snapshot) -> list[Difference]:
     return out
 
 
-def rebuild_mirror(bundle: Any, database_url: str) -> None:
-    """Index the bundle's proven logs into ``database_url`` through the indexer's own sync."""
-    from indexer.sync import index_once
+def rebuild_mirror(bundle: Any, database_url: str, height: int | None = None) -> None:
+    """Index the bundle's proven logs into ``database_url`` through the indexer's own sync, up to
+    ``height`` (default: the bundle's head), with the reorg window the published indexer uses."""
+    from indexer.sync import index_once, reorg_window
     from ledger.audit.node import BundleNode
     from ledger.deployment import Deployment
 
@@ -243,16 +244,16 @@ def rebuild_mirror(bundle: Any, database_url: str) -> None:
         artifact_sha256="",
         compiler="",
     )
-    with BundleNode(manifest, bundle.headers, bundle.log_rows) as url:
-        index_once(url, database_url, deployment)
+    with BundleNode(manifest, bundle.headers, bundle.log_rows, head=height) as url:
+        index_once(url, database_url, deployment, reorg_window=reorg_window())
 
 
 def describe(differences: Iterable[Difference]) -> str:
     return "; ".join(d.detail for d in differences)
 
 
-def rebuild_and_read(directory: str, database_url: str) -> Snapshot:
-    """In the helper process: index the bundle's logs, then read the result back."""
+def rebuild_and_read(directory: str, database_url: str, height: int | None = None) -> Snapshot:
+    """In the helper process: index the bundle's logs up to ``height``, then read the result back."""
     from ledger.audit.bundle import HEADERS, LOGS, read_lines, read_manifest
 
     directory_path = Path(directory)
@@ -261,7 +262,7 @@ def rebuild_and_read(directory: str, database_url: str) -> Snapshot:
         list(read_lines(directory_path / HEADERS)),
         list(read_lines(directory_path / LOGS)),
     )
-    rebuild_mirror(bundle, database_url)
+    rebuild_mirror(bundle, database_url, height)
     return read_snapshot(database_url)
 
 
@@ -277,15 +278,17 @@ class MirrorRebuild:
     receipt and replay checks (two cores, half the wall time). Its result is used only when the
     receipts check has proven that logs.jsonl is exactly the chain's logs."""
 
-    def __init__(self, directory: Path, workdir: Path | None = None) -> None:
+    def __init__(self, directory: Path, workdir: Path | None = None, height: int | None = None) -> None:
         import subprocess
         import sys
 
+        self.height = height
         self.scratch = Path(tempfile.mkdtemp(prefix="govledger-audit-", dir=workdir))
         self.url = f"sqlite:///{self.scratch / 'rebuilt.db'}"
         self._out = self.scratch / "snapshot.pickle"
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "ledger.audit.rebuild", str(directory), self.url, str(self._out)],
+            [sys.executable, "-m", "ledger.audit.rebuild", str(directory), self.url, str(self._out)]
+            + ([str(height)] if height is not None else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -309,6 +312,107 @@ class MirrorRebuild:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+def expected_public(bundle: Any) -> Any:
+    """What the public API must show, from the auditor's replay of the proven entries."""
+    from ledger.audit.public import public_ledger
+
+    times = {int(h["number"], 16): int(h["timestamp"], 16) for h in bundle.headers}
+    hashes = {int(h["number"], 16): h["hash"] for h in bundle.headers}
+    tx_hashes = {(row["block"], row["log_index"]): row["tx_hash"] for row in bundle.log_rows}
+    return public_ledger(bundle.entries, times, hashes, tx_hashes, times[bundle.manifest.head_number])
+
+
+def _ledger(bundle: Any) -> tuple[int, str]:
+    seq, head = bundle.replay.head_at(bundle.manifest.head_number)
+    return seq, "0x" + head.hex()
+
+
+class PinnedMirror:
+    """One read transaction on the mirror, opened before anything is exported or rebuilt: a mirror
+    that an indexer keeps following is read at the one height its checkpoint showed then, and the
+    rebuild is made to that height."""
+
+    def __init__(self, url: str) -> None:
+        from indexer.db import dialect_of, sqlite_path
+
+        self.url = url
+        self._close: Callable[[], None]
+        try:
+            if dialect_of(url) == "sqlite":
+                db = sqlite3.connect(f"file:{sqlite_path(url)}?mode=ro", uri=True, isolation_level=None)
+                # A WAL reader sees the database as of its transaction's first read, until it ends.
+                db.execute("BEGIN")
+                self._execute: Callable[[str], Any] = db.execute
+                self._close = db.close
+                tables = "SELECT name FROM sqlite_master WHERE type = 'table'"
+            else:
+                from sqlalchemy import create_engine, text
+
+                from indexer.db import sqlalchemy_url
+
+                engine = create_engine(sqlalchemy_url(url), isolation_level="REPEATABLE READ")
+                conn = engine.connect()
+                conn.begin()
+
+                def close() -> None:
+                    conn.close()
+                    engine.dispose()
+
+                self._execute = lambda sql: conn.execute(text(sql))
+                self._close = close
+                tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            self._present = {r[0] for r in self._execute(tables)}
+            row = self._execute("SELECT block_number, block_hash FROM checkpoint").fetchone()
+        except Exception as exc:  # any driver error: the mirror is not readable
+            raise MirrorError(f"mirror {url} cannot be read: {exc}") from None
+        if row is None:
+            self.close()
+            raise MirrorError(f"mirror {url} has no checkpoint: it has indexed nothing yet")
+        self.block, self.hash = int(row[0]), str(row[1])
+
+    def snapshot(self) -> Snapshot:
+        try:
+            return _read(self._execute, self._present)
+        except Exception as exc:  # any driver error: the mirror is not readable
+            raise MirrorError(f"mirror {self.url} cannot be read: {exc}") from None
+
+    def beyond(self, block: int) -> tuple[str, list[tuple[int, int]]]:
+        """The digest of the mirror's events up to ``block``, and (seq, block) of those after it."""
+        from indexer.digest import DIGEST_QUERY, digest_rows
+
+        digest = digest_rows(self._execute(f"{DIGEST_QUERY} WHERE block_number <= {int(block)} ORDER BY seq"))
+        after = self._execute(f"SELECT seq, block_number FROM events WHERE block_number > {int(block)} ORDER BY seq")
+        return digest, [(int(seq), int(number)) for seq, number in after]
+
+    def close(self) -> None:
+        self._close()
+
+
+def _ahead(pinned: PinnedMirror, reference: Snapshot, head: int) -> MirrorError:
+    """The mirror is past the bundle's head: name what the bundle lacks, and compare what it can."""
+    digest, after = pinned.beyond(head)
+    if after:
+        blocks = sorted({number for _, number in after})
+        shown = ", ".join(str(b) for b in blocks[:SHOWN_DIFFERENCES]) + (
+            ", ..." if len(blocks) > SHOWN_DIFFERENCES else ""
+        )
+        lacks = f"entries seq {after[0][0]}..{after[-1][0]} in blocks {shown}; the others hold no entry"
+    else:
+        lacks = "none of them holds an entry"
+    prefix = (
+        f"its events up to block {head} equal the bundle's (digest {digest})"
+        if digest == reference.digest
+        else f"its events up to block {head} DIFFER from the bundle's: digest {digest}, rebuilt {reference.digest}"
+    )
+    return MirrorError(
+        f"the mirror is at block {pinned.block}, past the bundle's head {head}: blocks {head + 1}..{pinned.block} "
+        f"are not in the bundle ({lacks}), and the mirror's checkpoint, recent block headers, request deadlines "
+        f"and totals are those of block {pinned.block}; {prefix}. Compare at one height: export with "
+        f"--to-block {pinned.block} while the indexer is stopped, or run `audit verify --rpc NODE --db URL`, "
+        "which exports up to the mirror's checkpoint"
+    )
+
+
 def check_mirror(
     bundle: Any,
     *,
@@ -316,28 +420,50 @@ def check_mirror(
     api_url: str | None = None,
     workdir: Path | None = None,
     rebuild: MirrorRebuild | None = None,
+    pinned: PinnedMirror | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Rebuild from the bundle into a fresh SQLite file and compare with ``db_url`` or ``api_url``."""
+    """Rebuild from the bundle into a fresh SQLite file and compare with ``db_url`` or ``api_url``.
+
+    A database mirror is compared at its checkpoint (``pinned``, opened here when not given): the
+    rebuild stops there when the bundle reaches it, and when it does not the blocks it lacks are named.
+    """
     own = rebuild is None
-    rebuild = rebuild or MirrorRebuild(bundle.directory, workdir)
+    own_pin = pinned is None and db_url is not None
+    if own_pin:
+        assert db_url is not None
+        pinned = PinnedMirror(db_url)
+    head = bundle.manifest.head_number
+    if rebuild is None:
+        rebuild = MirrorRebuild(bundle.directory, workdir, min(pinned.block, head) if pinned is not None else None)
     try:
         reference = rebuild.snapshot()
         if api_url is not None:
             from ledger.audit.api_mirror import compare_api
 
-            return compare_api(reference, api_url, bundle.manifest)
-        assert db_url is not None
-        target = read_snapshot(db_url)
+            if bundle.replay is None:
+                raise MirrorError("the entries did not replay: there is nothing to compare the API with")
+            return compare_api(reference.digest, expected_public(bundle), api_url, bundle.manifest, _ledger(bundle))
+        assert pinned is not None
+        if pinned.block > head:
+            raise _ahead(pinned, reference, head)
+        target = pinned.snapshot()
     finally:
         if own:
             rebuild.close()
+        if own_pin and pinned is not None:
+            pinned.close()
     differences = compare_snapshots(reference, target)
-    if getattr(bundle, "replay", None) is not None:
+    if getattr(bundle, "replay", None) is not None and pinned.block == head:
+        # The replay's state is the bundle head's: compared only when the mirror is at it too.
         differences += chain_keys(bundle.replay.state, target)
     if differences:
-        raise MirrorError(f"the mirror differs from the chain: {describe(differences)}")
+        raise MirrorError(
+            f"the mirror differs from the chain at its checkpoint, block {pinned.block}: " + describe(differences)
+        )
     rows = sum(t.count for t in reference.tables.values())
+    reach = f" (the bundle reaches block {head})" if pinned.block < head else ""
     return (
-        f"mirror digest {reference.digest} and all {len(reference.tables)} tables ({rows} rows) equal the rebuild",
-        {"digest": reference.digest, "tables": len(reference.tables), "rows": rows},
+        f"mirror digest {reference.digest} and all {len(reference.tables)} tables ({rows} rows) equal the rebuild "
+        f"at the mirror's checkpoint, block {pinned.block}{reach}",
+        {"digest": reference.digest, "tables": len(reference.tables), "rows": rows, "block": pinned.block},
     )

@@ -40,6 +40,7 @@ class EventSpec:
     head_types: tuple[str, ...]  # what abi.encode covers: prevHead, seq, selector, fields...
     static: bool  # every parameter is a one-word value type: decoded and hashed by slicing words
     checks: tuple[Any, ...] = ()  # static events: per parameter, word -> value (strict)
+    texts: tuple[bool, ...] = ()  # per parameter: a string (or string[]), decoded as bytes first
 
 
 # One-word value types and the check each word must pass (ABI strict mode: clean padding).
@@ -58,26 +59,6 @@ def _static_check(kind: str) -> Any:
 
 def _bad(kind: str) -> Any:
     raise ValueError(f"a {kind} word has dirty padding")
-
-
-def _as_bytes_type(kind: str) -> str:
-    return "bytes" + kind[len("string") :] if kind.startswith("string") else kind
-
-
-def _string_value(raw: Any) -> Any:
-    """A decoded string: text when it is valid UTF-8, else its bytes (a list for string[])."""
-    if isinstance(raw, (list, tuple)):
-        return [_string_value(v) for v in raw]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw
-
-
-def _string_bytes(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_string_bytes(v) for v in value]
-    return value.encode("utf-8") if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=1)
@@ -99,12 +80,11 @@ def event_specs() -> dict[bytes, EventSpec]:
             names=names,
             types=types,
             indexed=indexed,
-            # Strings are read and hashed as bytes (the same ABI encoding): the contract accepts
-            # any bytes in a string, invalid UTF-8 included, and so must the audit.
-            data_types=tuple(_as_bytes_type(t) for t, i in zip(types, indexed, strict=True) if not i),
-            head_types=("bytes32", "uint64", "bytes32") + tuple(_as_bytes_type(t) for t in types[1:-1]),
+            data_types=tuple(t for t, i in zip(types, indexed, strict=True) if not i),
+            head_types=("bytes32", "uint64", "bytes32") + types[1:-1],
             static=all(_static_check(t) is not None for t in types),
             checks=tuple(_static_check(t) for t in types),
+            texts=tuple(t.startswith("string") for t in types),
         )
     return specs
 
@@ -122,6 +102,7 @@ class Entry:
     tx_index: int
     log_index: int  # position in the block, as JSON-RPC numbers logs
     words: bytes | None = None  # static events: the ABI encoding of ``fields``, as found in the log
+    raw: tuple[Any, ...] | None = None  # other events: ``fields`` with strings as the bytes on chain
 
     def where(self) -> str:
         return f"{self.name} seq {self.seq} (block {self.block_number}, log {self.log_index})"
@@ -138,23 +119,37 @@ def decode_entry(log: Log, block_number: int, tx_index: int, log_index: int) -> 
         return _decode_static(spec, log, block_number, tx_index, log_index)
     topics = iter(log.topics[1:])
     try:
-        data = iter(abi_decode(spec.data_types, log.data, strict=True))
+        # Strings are read as the bytes they are (the same ABI encoding): the contract accepts any
+        # bytes, not only UTF-8, and the head is computed over those bytes.
+        data = iter(abi_decode(tuple(_as_bytes(t) for t in spec.data_types), log.data, strict=True))
         values = []
         for kind, is_indexed in zip(spec.types, spec.indexed, strict=True):
             if is_indexed:
                 # Every indexed parameter of ours is a value type: the topic is its encoding.
                 values.append(abi_decode((kind,), next(topics))[0])
             else:
-                value = next(data)
-                values.append(_string_value(value) if kind.startswith("string") else value)
+                values.append(next(data))
         if next(topics, None) is not None:
             raise ValueError("too many topics")
     except (StopIteration, ValueError, TypeError, OverflowError) as exc:
         raise ReplayError(f"block {block_number} log {log_index}: {spec.name} does not decode: {exc}") from None
     except Exception as exc:  # eth-abi's DecodingError family
         raise ReplayError(f"block {block_number} log {log_index}: {spec.name} does not decode: {exc}") from None
-    fields = dict(zip(spec.names[1:-1], values[1:-1], strict=True))
-    return Entry(spec.name, values[0], values[-1], fields, spec.topic0, block_number, tx_index, log_index)
+    raw = tuple(values[1:-1])
+    texts = [_text(v) if is_text else v for v, is_text in zip(raw, spec.texts[1:-1], strict=True)]
+    fields = dict(zip(spec.names[1:-1], texts, strict=True))
+    return Entry(spec.name, values[0], values[-1], fields, spec.topic0, block_number, tx_index, log_index, raw=raw)
+
+
+def _as_bytes(kind: str) -> str:
+    return "bytes" + kind[len("string") :] if kind.startswith("string") else kind
+
+
+def _text(value: Any) -> Any:
+    """A string's bytes as text, each invalid UTF-8 sequence shown as U+FFFD (as the mirror shows it)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return [_text(v) for v in value]
 
 
 def _decode_static(spec: EventSpec, log: Log, block_number: int, tx_index: int, log_index: int) -> Entry:
@@ -209,11 +204,10 @@ def next_head(previous: bytes, entry: Entry) -> bytes:
     if entry.words is not None:
         return keccak(previous + entry.seq.to_bytes(32, "big") + entry.topic0 + entry.words)
     spec = event_specs()[entry.topic0]
-    fields = [
-        _string_bytes(v) if kind.startswith("string") else v
-        for kind, v in zip(spec.types[1:-1], entry.fields.values(), strict=True)
-    ]
-    return keccak(abi_encode(spec.head_types, [previous, entry.seq, entry.topic0, *fields]))
+    if entry.raw is not None:
+        types = tuple(_as_bytes(t) for t in spec.head_types)
+        return keccak(abi_encode(types, [previous, entry.seq, entry.topic0, *entry.raw]))
+    return keccak(abi_encode(spec.head_types, [previous, entry.seq, entry.topic0, *entry.fields.values()]))
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,7 @@ from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
 from ledger.audit.bundle import DATA_FILES, HEADERS, LOGS, RECEIPTS, Manifest, write_manifest
-from ledger.audit.errors import BundleError, HeaderError, ReceiptError
+from ledger.audit.errors import BundleError, HeaderError, ReceiptError, SourceError
 from ledger.audit.headers import check_header, header_from_block
 from ledger.audit.receipts import bloom_contains, encode_receipt, receipt_from_rpc, receipts_root
 
@@ -38,6 +38,18 @@ def ledger_head_at(source: Any, address: str, block: int) -> tuple[int, str]:
     if len(data) != 64:
         return 0, "0x" + "00" * 32
     return int.from_bytes(data[:32], "big"), "0x" + data[32:].hex()
+
+
+def state_head_at(source: Any, address: str, block: int) -> tuple[int, str] | None:
+    """``ledger_head_at``, or None when the node no longer keeps the state of ``block``.
+
+    Production nodes answer state queries for recent blocks only (Besu's Bonsai storage about the
+    last 512; anvil reloaded from ``--state`` only the latest): everything else the audit needs
+    comes from headers, receipts and logs, which every node keeps."""
+    try:
+        return ledger_head_at(source, address, block)
+    except SourceError:
+        return None
 
 
 def sample_blocks(first: int, last: int, count: int, seed: str) -> list[int]:
@@ -143,12 +155,13 @@ def export_bundle(
             handle.close()
     if state["parent"] != state["head_hash"]:
         raise HeaderError(f"block {head_number} is no longer {state['head_hash']}: the chain reorganised; export again")
-    code = source.call("eth_getCode", [address, hex(head_number)])
+    code = code_at(source, address, head_number)
     heights = sample_blocks(from_block, head_number, samples, state["head_hash"])
     heads = []
     for height in heights:
-        seq, head = ledger_head_at(source, address, height)
-        heads.append({"block": height, "seq": seq, "head": head})
+        found = state_head_at(source, address, height)
+        if found is not None:
+            heads.append({"block": height, "seq": found[0], "head": found[1]})
     manifest = Manifest(
         chain_id=chain_id,
         address=address,
@@ -162,6 +175,16 @@ def export_bundle(
     write_manifest(outdir, manifest)
     state_path.unlink(missing_ok=True)
     return manifest
+
+
+def code_at(source: Any, address: str, block: int) -> str:
+    """The contract's code at ``block``, or at the latest block when the node keeps no state of
+    ``block``: GovLedger cannot change its code (no proxy, no selfdestruct), and the verifier
+    compares it with the sources either way."""
+    try:
+        return str(source.call("eth_getCode", [address, hex(block)]))
+    except SourceError:
+        return str(source.call("eth_getCode", [address, "latest"]))
 
 
 def _write_receipts(

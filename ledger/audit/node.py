@@ -16,11 +16,18 @@ import orjson
 
 
 class BundleNode:
-    def __init__(self, manifest: Any, headers: list[dict[str, Any]], log_rows: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        manifest: Any,
+        headers: list[dict[str, Any]],
+        log_rows: list[dict[str, Any]],
+        head: int | None = None,
+    ) -> None:
         self.manifest = manifest
         self.by_number = {int(h["number"], 16): h for h in headers}
         self.by_hash = {h["hash"].lower(): h for h in headers}
-        self.head = max(self.by_number)
+        # "latest" may be set below the bundle's head, to rebuild a mirror at its own height.
+        self.head = max(self.by_number) if head is None else head
         self.logs = [
             {
                 "address": row["address"].lower(),

@@ -34,6 +34,9 @@ class Check:
 @dataclass
 class Report:
     checks: list[Check] = field(default_factory=list)
+    # The head every check hangs from: its number and hash, whether --trusted-head pinned it, and
+    # otherwise where it was taken from ("bundle" or "node"), which could have forged the whole chain.
+    head: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -43,10 +46,23 @@ class Report:
         return [c for c in self.checks if not c.ok]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checks": [c.__dict__ for c in self.checks]}
+        return {"ok": self.ok, "head": self.head, "checks": [c.__dict__ for c in self.checks]}
 
     def lines(self) -> list[str]:
-        return [f"{'ok  ' if c.ok else 'FAIL'} {c.name:<9} {c.detail}" for c in self.checks]
+        lines = [f"{'ok  ' if c.ok else 'FAIL'} {c.name:<9} {c.detail}" for c in self.checks]
+        return lines + [self.head_line()] if self.head else lines
+
+    def head_line(self) -> str:
+        h = self.head
+        if h["trusted"]:
+            return (
+                f"head      block {h['number']} {h['hash']} is pinned with --trusted-head (the headers check holds it)"
+            )
+        return (
+            f"head      block {h['number']} {h['hash']} is NOT pinned: it was taken from the {h['source']}, "
+            f"which could have made up the whole chain. Pin it: get block {h['number']}'s hash from a party you "
+            "trust (another node, a published checkpoint) and re-run with --trusted-head HASH"
+        )
 
 
 @dataclass
@@ -186,34 +202,55 @@ def check_receipts(bundle: Bundle) -> tuple[str, dict[str, Any]]:
     )
 
 
-def check_replay(bundle: Bundle, live_heads: Callable[[int], tuple[int, str]] | None) -> tuple[str, dict[str, Any]]:
+def check_replay(
+    bundle: Bundle, live_heads: Callable[[int], tuple[int, str] | None] | None
+) -> tuple[str, dict[str, Any]]:
+    """The rules and the running head; then the head against ``ledgerHead()`` wherever the bundle
+    recorded it, or the node (``live_heads``) still keeps the state. A production node keeps state
+    for recent blocks only, so a height without it is skipped, and said so."""
     result = replay(bundle.entries, bundle.senders)
     bundle.replay = result
-    samples = bundle.manifest.ledger_heads
-    if not samples or samples[-1]["block"] != bundle.manifest.head_number:
-        raise ReplayError("the manifest has no ledger head at the head block")
+    head_number = bundle.manifest.head_number
+    samples = [s for s in bundle.manifest.ledger_heads if s["block"] <= head_number]
+    heights = sorted({s["block"] for s in samples} | {head_number})
+    recorded = {s["block"]: s for s in samples}
     compared = 0
-    for sample in samples:
-        seq, head = result.head_at(sample["block"])
-        claims = [("bundle", sample["seq"], sample["head"])]
-        if live_heads is not None:
-            claims.append(("node", *live_heads(sample["block"])))
+    stateful: list[int] = []
+    for height in heights:
+        seq, head = result.head_at(height)
+        claims = []
+        if height in recorded:
+            claims.append(("bundle", recorded[height]["seq"], recorded[height]["head"]))
+        live = live_heads(height) if live_heads is not None else None
+        if live is not None:
+            claims.append(("node", *live))
         for who, c_seq, c_head in claims:
             if (c_seq, c_head.lower()) != (seq, "0x" + head.hex()):
                 raise ReplayError(
-                    f"at block {sample['block']} the replay reaches seq {seq} head 0x{head.hex()}, "
+                    f"at block {height} the replay reaches seq {seq} head 0x{head.hex()}, "
                     f"the contract ({who}) reports seq {c_seq} head {c_head}"
                 )
             compared += 1
+        if claims:
+            stateful.append(height)
     s = result.state
+    if head_number in stateful:
+        against = f"equals the contract's ledgerHead() at {len(stateful)} heights, the head block included"
+    elif stateful:
+        against = (
+            f"equals the contract's ledgerHead() at {len(stateful)} heights up to block {stateful[-1]}; "
+            f"no state of the head block {head_number} was available, there the head rests on the logs"
+        )
+    else:
+        against = "rests on the proven logs alone: the node kept no contract state at any height of the bundle"
     return (
-        f"{s.seq} entries replayed without a rule broken; head 0x{s.head.hex()} equals the contract's "
-        f"at {len(samples)} heights; the senders of {result.sender_checks} recorder entries (as the node reports "
-        f"them) held that agency's recorder key",
+        f"{s.seq} entries replayed without a rule broken; head 0x{s.head.hex()} {against}; the senders of "
+        f"{result.sender_checks} recorder entries (as the node reports them) held that agency's recorder key",
         {
             "entries": s.seq,
-            "head_samples": len(samples),
+            "head_samples": len(stateful),
             "head_comparisons": compared,
+            "head_block_compared": head_number in stateful,
             "sender_checks": result.sender_checks,
             "counts": dict(s.counts),
         },
@@ -226,12 +263,17 @@ def verify_bundle(
     trusted_head: bytes | None = None,
     db_url: str | None = None,
     api_url: str | None = None,
-    live_heads: Callable[[int], tuple[int, str]] | None = None,
+    live_heads: Callable[[int], tuple[int, str] | None] | None = None,
     live_code: str | None = None,
     recompile: bool = True,
     workdir: Path | None = None,
+    pinned: Any = None,
+    head_source: str = "bundle",
 ) -> Report:
-    """Run every check over the bundle in ``directory`` and return the report (never raises AuditError)."""
+    """Run every check over the bundle in ``directory`` and return the report (never raises AuditError).
+
+    ``pinned``: a ``compare.PinnedMirror`` of ``db_url`` opened by the caller (before an export to
+    its height); without it, the database mirror is pinned here, before the rebuild starts."""
     from ledger.audit.bytecode import start_recompile
 
     report = Report()
@@ -241,17 +283,35 @@ def verify_bundle(
     except AuditError as exc:
         report.checks.append(Check("bundle", False, str(exc)))
         return report
+    report.head = {
+        "number": bundle.manifest.head_number,
+        "hash": bundle.manifest.head_hash,
+        "trusted": trusted_head is not None,
+        "source": "--trusted-head" if trusted_head is not None else head_source,
+    }
 
     rebuild = None
+    own_pin = db_url is not None and pinned is None
     if db_url or api_url:
-        from ledger.audit.compare import MirrorRebuild
+        from ledger.audit.compare import MirrorRebuild, PinnedMirror
 
-        rebuild = MirrorRebuild(bundle.directory, workdir)
+        height = None
+        if db_url is not None:
+            try:
+                pinned = pinned or PinnedMirror(db_url)
+            except AuditError as exc:
+                report.checks.append(Check("mirror", False, str(exc)))
+                return report
+            # The rebuild stops at the mirror's checkpoint when the bundle reaches it.
+            height = min(pinned.block, bundle.manifest.head_number)
+        rebuild = MirrorRebuild(bundle.directory, workdir, height)
     try:
-        _run_checks(report, bundle, trusted_head, db_url, api_url, live_heads, live_code, compiling, rebuild)
+        _run_checks(report, bundle, trusted_head, db_url, api_url, live_heads, live_code, compiling, rebuild, pinned)
     finally:
         if rebuild is not None:
             rebuild.close()
+        if own_pin and pinned is not None:
+            pinned.close()
     return report
 
 
@@ -261,10 +321,11 @@ def _run_checks(
     trusted_head: bytes | None,
     db_url: str | None,
     api_url: str | None,
-    live_heads: Callable[[int], tuple[int, str]] | None,
+    live_heads: Callable[[int], tuple[int, str] | None] | None,
     live_code: str | None,
     compiling: Any,
     rebuild: Any,
+    pinned: Any = None,
 ) -> None:
     from ledger.audit.bytecode import check_bytecode
 
@@ -292,4 +353,8 @@ def _run_checks(
     if (db_url or api_url) and receipts_ok:
         from ledger.audit.compare import check_mirror
 
-        _run(report, "mirror", lambda: check_mirror(bundle, db_url=db_url, api_url=api_url, rebuild=rebuild))
+        _run(
+            report,
+            "mirror",
+            lambda: check_mirror(bundle, db_url=db_url, api_url=api_url, rebuild=rebuild, pinned=pinned),
+        )

@@ -86,29 +86,6 @@ def export_command(
         )
 
 
-def _mirror_block(db: str | None, api: str | None) -> int | None:
-    """The block the target mirror is complete up to, so a live export stops at the same place."""
-    if db is not None:
-        from sqlalchemy import create_engine, text
-
-        from indexer.db import sqlalchemy_url
-
-        engine = create_engine(sqlalchemy_url(db))
-        try:
-            with engine.connect() as conn:
-                row = conn.execute(text("SELECT block_number FROM checkpoint")).first()
-        except Exception as exc:  # any driver error: the mirror is not readable
-            raise AuditError(f"cannot read the mirror's checkpoint from {db}: {exc}") from None
-        finally:
-            engine.dispose()
-        return int(row[0]) if row else None
-    if api is not None:
-        from ledger.audit.api_mirror import fetch_checkpoint
-
-        return int(fetch_checkpoint(api)["block_number"])
-    return None
-
-
 def verify_command(
     outdir: Annotated[Path | None, typer.Argument(help="A bundle written by `audit export`.")] = None,
     rpc: Annotated[str | None, typer.Option("--rpc", help="Verify a live node instead (exports first).")] = None,
@@ -127,9 +104,9 @@ def verify_command(
     if db is not None and api is not None:
         raise AuditError("give --db or --api, not both")
     live_heads = live_code = None
-    scratch = None
+    scratch = pinned = None
     if rpc is not None:
-        from ledger.audit.export import ledger_head_at
+        from ledger.audit.export import code_at, state_head_at
         from ledger.audit.source import HttpSource
 
         dep = _deployment(deployment)
@@ -137,12 +114,24 @@ def verify_command(
         if outdir is None:
             scratch = tempfile.TemporaryDirectory(prefix="govledger-audit-")
             outdir = Path(scratch.name)
-            _export(rpc, dep, outdir, _mirror_block(db, api), 100, as_json)
-        live_heads = lambda block: ledger_head_at(source, dep.address, block)  # noqa: E731
+            # Export up to the block the mirror is complete to; a database mirror is pinned first (one
+            # read transaction), so an indexer following the chain meanwhile does not move it.
+            to_block = None
+            if db is not None:
+                from ledger.audit.compare import PinnedMirror
+
+                pinned = PinnedMirror(db)
+                to_block = pinned.block
+            elif api is not None:
+                from ledger.audit.api_mirror import fetch_checkpoint
+
+                to_block = int(fetch_checkpoint(api)["block_number"])
+            _export(rpc, dep, outdir, to_block, 100, as_json)
+        live_heads = lambda block: state_head_at(source, dep.address, block)  # noqa: E731
         from ledger.audit.bundle import read_manifest
 
         manifest = read_manifest(outdir)
-        live_code = source.call("eth_getCode", [manifest.address, hex(manifest.head_number)])
+        live_code = code_at(source, manifest.address, manifest.head_number)
     try:
         report = verify_bundle(
             outdir,
@@ -152,8 +141,12 @@ def verify_command(
             live_heads=live_heads,
             live_code=live_code,
             recompile=recompile,
+            head_source="node" if rpc is not None else "bundle",
+            pinned=pinned,
         )
     finally:
+        if pinned is not None:
+            pinned.close()
         if scratch is not None:
             scratch.cleanup()
     if as_json:

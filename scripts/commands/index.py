@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,23 +15,6 @@ from indexer.errors import IndexerError
 USER_ERRORS = (IndexerError,)
 
 db_app = typer.Typer(help="The SQL mirror's schema.", no_args_is_help=True)
-
-
-def _reorg_window(flag: int | None) -> int:
-    if flag is not None:
-        return flag
-    raw = os.environ.get("GOVLEDGER_REORG_WINDOW", "")
-    if not raw:
-        from indexer.sync import DEFAULT_REORG_WINDOW
-
-        return DEFAULT_REORG_WINDOW
-    try:
-        value = int(raw)
-    except ValueError:
-        raise IndexerError(f"GOVLEDGER_REORG_WINDOW={raw!r} is not a whole number") from None
-    if value < 1:
-        raise IndexerError("GOVLEDGER_REORG_WINDOW must be at least 1")
-    return value
 
 
 class _KeyValueFormatter(logging.Formatter):
@@ -113,7 +95,9 @@ def index_command(
         rpc_url=rpc_url, database_url=database_url, deployment=deployment_path, confirmations=confirmations
     )
     deployment = load_deployment(settings.deployment)
-    window = _reorg_window(reorg_window)
+    from indexer.sync import reorg_window as configured_window
+
+    window = configured_window(reorg_window)
     _configure_logging(as_json)
     progress = None if as_json or follow or not sys.stderr.isatty() else _ProgressBar()
     kwargs: dict[str, Any] = {

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.audit.bundle import read_manifest
 from ledger.deployment import save_deployment
 from ledger.settings import get_settings
 from scripts.govledger import main
@@ -104,3 +105,24 @@ def test_proof_round_trip(cli_env, tmp_path: Path, capsys) -> None:
 def test_verify_needs_a_bundle_or_a_node(cli_env, capsys) -> None:
     code, out, err = run(["audit", "verify"], capsys)
     assert code == 1 and "give a bundle directory or --rpc URL" in err
+
+
+def test_verify_says_whether_the_head_was_pinned(cli_env, capsys) -> None:
+    manifest = read_manifest(cli_env.directory)
+    bundle = str(cli_env.directory)
+    code, out, err = run(["audit", "verify", bundle, "--no-recompile", "--json"], capsys)
+    assert code == 0, err
+    head = json.loads(out)["head"]
+    assert head == {"number": manifest.head_number, "hash": manifest.head_hash, "trusted": False, "source": "bundle"}
+    code, out, err = run(["audit", "verify", bundle, "--no-recompile"], capsys)
+    line = next(x for x in out.splitlines() if x.startswith("head "))
+    assert f"block {manifest.head_number} {manifest.head_hash} is NOT pinned" in line
+    assert "re-run with --trusted-head HASH" in line
+
+    pin = ["--trusted-head", manifest.head_hash]
+    code, out, err = run(["audit", "verify", bundle, "--no-recompile", "--json", *pin], capsys)
+    assert code == 0, err
+    assert json.loads(out)["head"]["trusted"] is True
+    assert json.loads(out)["head"]["source"] == "--trusted-head"
+    code, out, err = run(["audit", "verify", bundle, "--no-recompile", *pin], capsys)
+    assert "is pinned with --trusted-head" in out and "NOT pinned" not in out

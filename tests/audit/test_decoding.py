@@ -88,3 +88,40 @@ def test_rlp_decoder_refuses_non_canonical(raw: bytes) -> None:
         rlp_decode(raw)
     with pytest.raises(ReceiptError):
         decode_receipt(b"\x02" + raw)
+
+
+def test_a_string_that_is_not_utf8_decodes_and_its_head_is_over_its_bytes() -> None:
+    """The contract accepts any bytes as a string: the entry decodes (shown with U+FFFD, as the
+    mirror shows it) and its head is computed over the bytes on chain."""
+    from eth_hash.auto import keccak
+
+    from ledger.audit.events import next_head
+
+    spec = next(s for s in event_specs().values() if s.name == "DisbursementReversed")
+    reason = b"wrong \xff\xfe payee \x00"
+    values = {
+        "seq": 7,
+        "projectCode": b"P".ljust(32, b"\0"),
+        "agencyCode": b"A".ljust(32, b"\0"),
+        "originalSeq": 3,
+        "voucher": b"V".ljust(32, b"\0"),
+        "amount": 100,
+        "reason": reason,
+    }
+    raw_types = [t.replace("string", "bytes") for t in spec.types]
+    head = keccak(
+        abi_encode(
+            ["bytes32", "uint64", "bytes32", *raw_types[1:-1]], [b"\1" * 32, 7, spec.topic0, *list(values.values())[1:]]
+        )
+    )
+    values["head"] = head
+    topics = [spec.topic0] + [
+        abi_encode([t], [values[n]]) for n, t, i in zip(spec.names, raw_types, spec.indexed, strict=True) if i
+    ]
+    data = abi_encode(
+        [t for t, i in zip(raw_types, spec.indexed, strict=True) if not i],
+        [values[n] for n, i in zip(spec.names, spec.indexed, strict=True) if not i],
+    )
+    entry = decode_entry(Log(bytes(20), tuple(topics), data), 1, 0, 0)
+    assert entry.fields["reason"] == "wrong \ufffd\ufffd payee \x00"
+    assert next_head(b"\1" * 32, entry) == head

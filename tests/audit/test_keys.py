@@ -75,5 +75,5 @@ def test_strings_the_contract_accepts_decode_and_hash_as_bytes() -> None:
         abi_encode(["bytes", "bytes", "bytes32"], [name, name_en, head]),
     )
     entry = decode_entry(log, 5, 0, 0)
-    assert entry.fields == {"agencyCode": agency, "name": name, "nameEn": "ชื่อ"}
+    assert entry.raw == (agency, name, name_en) and entry.fields["nameEn"] == "ชื่อ"
     assert next_head(bytes(32), entry) == head == entry.head
