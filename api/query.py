@@ -23,7 +23,7 @@ from api.deps import to_satang
 from api.errors import InvalidParameterError, MirrorUnavailableError
 from indexer.digest import DIGEST_QUERY, digest_line
 from indexer.workdays import bangkok_date, working_days_between
-from ledger.types import BANGKOK
+from ledger.types import BANGKOK, MAX_SATANG
 
 T = TypeVar("T")
 
@@ -867,6 +867,20 @@ _STATE = (
     " FROM checkpoint c LEFT JOIN ledger l ON l.id = 1 WHERE c.id = 1"
 )
 ZERO_HASH = "0x" + "00" * 32
+SHOWN_UNHELD = 100
+
+# Money cells holding MAX_SATANG: values the mirror's 64-bit columns cannot hold (indexer/tables.py).
+_MONEY = {
+    "projects": ("code", ("initial_allocation", "allocation", "disbursed", "reversed", "net", "remaining")),
+    "disbursements": ("seq", ("amount",)),
+    "reversals": ("seq", ("amount",)),
+    "allocation_amendments": ("seq", ("previous_allocation", "new_allocation")),
+}
+_UNHELD = " UNION ALL ".join(
+    f"SELECT '{table}', CAST({key} AS TEXT), '{column}' FROM {table} WHERE {column} = :bound"
+    for table, (key, columns) in _MONEY.items()
+    for column in columns
+)
 
 
 class CheckpointState(NamedTuple):
@@ -920,3 +934,15 @@ async def checkpoint(mirror: Mirror, cache: dict[tuple[Any, ...], str]) -> Check
         chain_id, contract, block_number, block_hash, seq, head = row
         return CheckpointState(chain_id, contract, block_number, block_hash, seq or 0, head or ZERO_HASH, digest)
     raise MirrorUnavailableError("the mirror is changing too fast to take a consistent checkpoint; retry")
+
+
+class Unheld(NamedTuple):
+    table: str
+    key: str  # the row's primary key: a project code, or a seq
+    column: str
+
+
+async def unheld(mirror: Mirror) -> list[Unheld]:
+    """The first money cells the mirror could not hold (the exact values are in the events)."""
+    rows = await mirror.fetch_all(f"{_UNHELD} LIMIT {SHOWN_UNHELD}", {"bound": MAX_SATANG})
+    return [Unheld(table, str(key), column) for table, key, column in rows]

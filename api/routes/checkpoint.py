@@ -16,7 +16,7 @@ from api.schemas import CheckpointPublic
 router = APIRouter(prefix="/v1", tags=["checkpoint"], dependencies=[Strict])
 
 
-def checkpoint_body(state: CheckpointState) -> dict[str, Any]:
+def _body(state: CheckpointState) -> dict[str, Any]:
     return {
         "chain_id": state.chain_id,
         "contracts": {"GovLedger": state.contract},
@@ -31,4 +31,5 @@ def checkpoint_body(state: CheckpointState) -> dict[str, Any]:
 @router.get("/checkpoint", response_model=CheckpointPublic, summary="Indexed block, ledger head, mirror digest")
 async def checkpoint(request: Request, mirror: Db) -> Response:
     state = await query.checkpoint(mirror, request.app.state.digest_cache)
-    return json_answer(request, checkpoint_body(state))
+    unheld = [cell._asdict() for cell in await query.unheld(mirror)]
+    return json_answer(request, {**_body(state), "unheld": unheld})
