@@ -1,8 +1,7 @@
 """The public API's app factory.
 
-``create_app()`` builds a FastAPI app over a read-only mirror. Routers come from the modules
-listed in ``ROUTE_MODULES``; ``pages`` (the dashboard) and ``proofs`` are optional so that the
-engineers who own them add a module and nothing else. Every error is ``application/problem+json``
+``create_app()`` builds a FastAPI app over a read-only mirror: the ``/v1`` routers and the
+dashboard's pages, all reading it through ``api.query``. Every error is ``application/problem+json``
 without traces or SQL; a request the app cannot parse is a 4xx, never a 500.
 """
 
@@ -10,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -30,25 +28,37 @@ from api.database import open_mirror
 from api.errors import ApiError, NotFoundError
 from api.guard import CONTENT_SECURITY_POLICY, Guard
 from api.responses import PROBLEM, problem_answer
+from api.routes import (
+    agencies,
+    checkpoint,
+    disbursements,
+    exports,
+    meta,
+    pages,
+    projects,
+    proofs,
+    requests,
+    services,
+    summary,
+)
 from api.settings import ApiSettings, load_api_settings
 
 log = logging.getLogger("govledger.api")
 
-# (module under api.routes, required). Optional modules are included when they exist.
 # Routers are tried in this order and their paths never overlap, so the most requested come
 # first: matching a route through FastAPI's included routers costs ~15 us per router passed.
-ROUTE_MODULES: tuple[tuple[str, bool], ...] = (
-    ("disbursements", True),
-    ("projects", True),
-    ("agencies", True),
-    ("requests", True),
-    ("summary", True),
-    ("services", True),
-    ("checkpoint", True),
-    ("exports", True),
-    ("meta", True),
-    ("proofs", False),
-    ("pages", False),
+ROUTERS = (
+    disbursements.router,
+    projects.router,
+    agencies.router,
+    requests.router,
+    summary.router,
+    services.router,
+    checkpoint.router,
+    exports.router,
+    meta.router,
+    proofs.router,
+    pages.router,
 )
 
 DESCRIPTION = """Read-only public API over the govledger mirror of Thai government budget disbursements
@@ -90,18 +100,6 @@ _ERROR_STATUSES = {
     "429": "Rate limit exceeded; see Retry-After",
     "503": "Mirror not available yet",
 }
-
-
-def _route_modules() -> list[Any]:
-    modules = []
-    for name, required in ROUTE_MODULES:
-        qualified = f"api.routes.{name}"
-        try:
-            modules.append(importlib.import_module(qualified))
-        except ModuleNotFoundError as exc:
-            if required or exc.name != qualified:
-                raise
-    return modules
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -219,8 +217,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.mirror = mirror
     app.state.digest_cache = {}
-    for module in _route_modules():
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     _install_docs(app)
     _install_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger.types import BANGKOK, BE_OFFSET, parse_baht
+from ledger.types import BANGKOK, BE_OFFSET
 
 LANGUAGES = ("th", "en")
 DEFAULT_LANGUAGE = "th"
@@ -276,16 +276,8 @@ def pick_language(query: str | None, cookie: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def satang_of(value: Any) -> int:
-    """Satang from the API's decimal strings (``"1234.50"``) or from integers already in satang."""
-    if isinstance(value, int):
-        return value
-    return parse_baht(str(value))
-
-
-def baht(value: Any) -> str:
+def baht(satang: int) -> str:
     """``฿1,234,567.50``; a negative amount keeps its sign in front of the symbol."""
-    satang = satang_of(value)
     sign = "-" if satang < 0 else ""
     whole, part = divmod(abs(satang), 100)
     return f"{sign}฿{whole:,}.{part:02d}"
@@ -296,9 +288,9 @@ def _short(number: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def compact_baht(value: Any, lang: str) -> str:
+def compact_baht(satang: int, lang: str) -> str:
     """Chart labels: ``12.5 ล้าน`` / ``1.2 พันล้าน`` in Thai, ``฿12.5M`` / ``฿1.2B`` in English."""
-    amount = Decimal(satang_of(value)) / 100
+    amount = Decimal(satang) / 100
     if lang == "th":
         for size, unit in ((Decimal(10) ** 9, "พันล้าน"), (Decimal(10) ** 6, "ล้าน"), (Decimal(10) ** 3, "พัน")):
             if abs(amount) >= size:
@@ -310,9 +302,9 @@ def compact_baht(value: Any, lang: str) -> str:
     return f"฿{_short(amount)}"
 
 
-def spoken_baht(value: Any, lang: str) -> str:
+def spoken_baht(satang: int, lang: str) -> str:
     """The compact form inside a sentence: ``4.22 พันล้านบาท`` / ``฿4.22B``."""
-    text = compact_baht(value, lang)
+    text = compact_baht(satang, lang)
     return text if lang != "th" or text.endswith("บาท") else text + "บาท"
 
 

@@ -2,86 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.cursor import MAX_CURSOR_CHARS, decode_cursor, encode_cursor
-from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, reject_unknown_parameters, to_date, to_satang
+from api import query
+from api.cursor import MAX_CURSOR_CHARS
+from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, mirror_of, reject_unknown_parameters, to_date
 from api.errors import InvalidParameterError, NotFoundError
-from api.query import QueryParameter, documented, parse_query
+from api.params import QueryParameter, documented, parse_query
+from api.query import Disbursement, DisbursementFilters
 from api.render import money, provenance
 from api.responses import json_answer
 from api.schemas import CODE_PATTERN, DisbursementDetailPublic, DisbursementListPublic
-from ledger.types import BANGKOK
 
 # The list parses its own query (``parse_query`` refuses unknown names); the detail route takes none.
 router = APIRouter(prefix="/v1/disbursements", tags=["disbursements"])
 
-COLUMNS = (
-    "d.seq, d.project_code, d.agency_code, d.fiscal_year, d.voucher, d.amount, d.payee, d.document_hash,"
-    " d.request_tracking, d.reversed_by_seq, d.head, d.tx_hash, d.block_number, d.block_hash, d.log_index,"
-    " d.block_time"
-)
 MAX_SEQ = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class DisbursementFilters:
-    """The filters shared by the list and the CSV export, as SQL over ``disbursements d``."""
-
-    project: str | None
-    agency: str | None
-    fiscal_year: int | None
-    payee: str | None
-    min_amount: str | None
-    max_amount: str | None
-    since: date | None
-    until: date | None
-
-    def scope(self) -> str:
-        return "\0".join(str(value) for value in self.__dict__.values())
-
-    def sql(self) -> tuple[list[str], dict[str, Any]]:
-        clauses: list[str] = []
-        params: dict[str, Any] = {}
-        for column, name in (
-            ("project_code", "project"),
-            ("agency_code", "agency"),
-            ("fiscal_year", "fiscal_year"),
-            ("payee", "payee"),
-        ):
-            value = getattr(self, name)
-            if value is not None:
-                clauses.append(f"d.{column} = :{name}")
-                params[name] = value
-        low = to_satang("min_amount", self.min_amount) if self.min_amount is not None else None
-        high = to_satang("max_amount", self.max_amount) if self.max_amount is not None else None
-        if low is not None and high is not None and low > high:
-            raise InvalidParameterError("min_amount", "is greater than max_amount")
-        if low is not None:
-            clauses.append("d.amount >= :min_amount")
-            params["min_amount"] = low
-        if high is not None:
-            clauses.append("d.amount <= :max_amount")
-            params["max_amount"] = high
-        if self.since is not None and self.until is not None and self.since > self.until:
-            raise InvalidParameterError("since", "is after until")
-        # Dates are Bangkok calendar days, as people in Thailand read them; blocks carry UTC seconds.
-        if self.since is not None:
-            clauses.append("d.block_time >= :since")
-            params["since"] = _bangkok_midnight(self.since)
-        if self.until is not None:
-            clauses.append("d.block_time < :until")
-            params["until"] = _bangkok_midnight(self.until + timedelta(days=1))
-        return clauses, params
-
-
-def _bangkok_midnight(day: date) -> int:
-    return int(datetime.combine(day, time(0), tzinfo=BANGKOK).timestamp())
 
 
 CODE_RULES = {"pattern": CODE_PATTERN, "max_length": 32}
@@ -125,7 +64,7 @@ def filters_of(values: dict[str, Any]) -> DisbursementFilters:
     )
 
 
-def disbursement(row: Any) -> dict[str, Any]:
+def disbursement(row: Disbursement) -> dict[str, Any]:
     # Unpacked in one go and built inline: this runs 50-500 times per list page.
     (
         seq,
@@ -168,22 +107,14 @@ def disbursement(row: Any) -> dict[str, Any]:
 )
 async def list_disbursements(request: Request) -> Response:
     values = parse_query(request, LIST_PARAMETERS)
-    filters, limit, cursor = filters_of(values), values["limit"], values["cursor"]
-    secret = request.app.state.settings.cursor_secret
-    clauses, params = filters.sql()
-    scope = "disbursements\0" + filters.scope()
-    if cursor is not None:
-        (params["before"],) = decode_cursor(secret, scope, cursor, (int,))
-        clauses.append("d.seq < :before")
-    params["limit"] = limit + 1
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = await request.app.state.mirror.fetch_all(
-        f"SELECT {COLUMNS} FROM disbursements d {where} ORDER BY d.seq DESC LIMIT :limit", params
+    page = await query.disbursements(
+        mirror_of(request),
+        filters_of(values),
+        values["limit"],
+        values["cursor"],
+        request.app.state.settings.cursor_secret,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(secret, scope, [rows[-1][0]]) if more else None
-    return json_answer(request, {"items": [disbursement(row) for row in rows], "next_cursor": next_cursor})
+    return json_answer(request, {"items": [disbursement(row) for row in page.items], "next_cursor": page.next_cursor})
 
 
 # Parsed by hand like the list's query: FastAPI's parameter machinery costs this hot route a
@@ -222,16 +153,12 @@ async def get_disbursement(request: Request) -> Response:
     if request.scope["query_string"]:
         await reject_unknown_parameters(request)
     id = parse_id(request.path_params["id"])
-    row = await request.app.state.mirror.fetch_one(
-        f"SELECT {COLUMNS}, d.reversal_reason, r.head, r.tx_hash, r.block_number, r.block_hash, r.log_index,"
-        " r.block_time FROM disbursements d LEFT JOIN reversals r ON r.seq = d.reversed_by_seq WHERE d.seq = :seq",
-        {"seq": id},
-    )
-    if row is None:
+    found = await query.disbursement(mirror_of(request), id)
+    if found is None:
         raise NotFoundError(f"no disbursement with id {id}")
-    body = disbursement(row[:16])
-    reversed_by = row[9]
+    body = disbursement(found.entry)
+    reversal = found.reversal
     body["reversal"] = (
-        None if reversed_by is None else {"reason": row[16], "provenance": provenance(reversed_by, *row[17:23])}
+        None if reversal is None else {"reason": reversal.reason, "provenance": provenance(*reversal.provenance)}
     )
     return json_answer(request, body)

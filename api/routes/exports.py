@@ -19,12 +19,14 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from api.deps import Code, FiscalYear, Strict
+from api.database import Mirror
+from api.deps import Code, Db, FiscalYear, Strict
 from api.errors import MirrorUnavailableError, NotFoundError
-from api.query import documented, parse_query
+from api.params import documented, parse_query
+from api.query import COLUMNS
 from api.render import iso_utc, money
 from api.responses import cache_control, matches
-from api.routes.disbursements import COLUMNS, EXPORT_PARAMETERS, filters_of
+from api.routes.disbursements import EXPORT_PARAMETERS, filters_of
 
 router = APIRouter(prefix="/v1/export", tags=["exports"], dependencies=[Strict])
 
@@ -58,9 +60,9 @@ def _cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-async def _version(request: Request) -> tuple[str, int]:
+async def _version(request: Request, mirror: Mirror) -> tuple[str, int]:
     """The export's weak ETag, and the ledger seq it covers (entries recorded later are left out)."""
-    row = await request.app.state.mirror.fetch_one(
+    row = await mirror.fetch_one(
         "SELECT c.block_hash, l.seq, l.head FROM checkpoint c LEFT JOIN ledger l ON l.id = 1 WHERE c.id = 1"
     )
     if row is None:
@@ -83,15 +85,14 @@ def _not_modified(request: Request, etag: str) -> Response | None:
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, streamed"}},
     openapi_extra=documented(*EXPORT_PARAMETERS.values()),
 )
-async def export_csv(request: Request) -> Response:
+async def export_csv(request: Request, mirror: Db) -> Response:
     clauses, params = filters_of(parse_query(request, EXPORT_PARAMETERS)).sql()
-    etag, _ = await _version(request)
+    etag, _ = await _version(request, mirror)
     if (answer := _not_modified(request, etag)) is not None:
         return answer
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     params["cap"] = request.app.state.settings.export_max_rows
     sql = f"SELECT {COLUMNS} FROM disbursements d {where} ORDER BY d.seq LIMIT :cap"
-    mirror = request.app.state.mirror
 
     async def lines() -> AsyncIterator[bytes]:
         buffer = io.StringIO()
@@ -344,13 +345,13 @@ class OcdsProject:
 )
 async def export_ocds(
     request: Request,
+    mirror: Db,
     agency: Code | None = None,
     fiscal_year: FiscalYear | None = None,
     project: Annotated[Code | None, Query(description="Only this project")] = None,
 ) -> Response:
-    mirror = request.app.state.mirror
     settings = request.app.state.settings
-    etag, upto = await _version(request)
+    etag, upto = await _version(request, mirror)
     if (answer := _not_modified(request, etag)) is not None:
         return answer
     clauses, params = [], {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import Strict
+from api import query
+from api.deps import Db, Strict
 from api.errors import MirrorUnavailableError
 from api.responses import json_answer, problem_answer
 from api.schemas import HealthPublic
@@ -14,9 +15,9 @@ router = APIRouter(tags=["meta"], dependencies=[Strict])
 
 
 @router.get("/healthz", response_model=HealthPublic, summary="Liveness and mirror readiness")
-async def health(request: Request) -> Response:
+async def health(request: Request, mirror: Db) -> Response:
     try:
-        row = await request.app.state.mirror.fetch_one("SELECT block_number FROM checkpoint WHERE id = 1")
+        block_number = await query.checkpoint_block(mirror)
     except MirrorUnavailableError as exc:
         return problem_answer(503, "Service Unavailable", exc.detail)
-    return json_answer(request, {"status": "ok", "block_number": row[0] if row else None})
+    return json_answer(request, {"status": "ok", "block_number": block_number})

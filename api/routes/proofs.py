@@ -14,7 +14,9 @@ from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api.deps import Strict, TrackingCode
+from api import query
+from api.database import Mirror
+from api.deps import Db, Strict, TrackingCode
 from api.errors import MirrorUnavailableError, NotFoundError
 from api.responses import json_answer
 from ledger.errors import LedgerError
@@ -38,37 +40,31 @@ def _build(seq: int, checkpoint: int) -> dict[str, Any]:
     )
 
 
-async def _answer(request: Request, seq: int) -> Response:
-    row = await request.app.state.mirror.fetch_one("SELECT block_number FROM checkpoint WHERE id = 1")
-    if row is None:
+async def _answer(request: Request, mirror: Mirror, seq: int) -> Response:
+    block_number = await query.checkpoint_block(mirror)
+    if block_number is None:
         raise MirrorUnavailableError("the mirror has no checkpoint yet")
     try:
-        proof = await run_in_threadpool(_build, seq, int(row[0]))
+        proof = await run_in_threadpool(_build, seq, int(block_number))
     except LedgerError as exc:
         raise MirrorUnavailableError(f"the chain node cannot give the proof now: {exc}") from None
     return json_answer(request, proof)
 
 
 @router.get("/disbursements/{id}", summary="Proof that a disbursement is in the chain, checkable offline")
-async def disbursement_proof(request: Request, id: Seq) -> Response:  # noqa: A002 (the route's name for it)
-    found = await request.app.state.mirror.fetch_one("SELECT seq FROM disbursements WHERE seq = :seq", {"seq": id})
-    if found is None:
+async def disbursement_proof(request: Request, mirror: Db, id: Seq) -> Response:  # noqa: A002 (the route's name for it)
+    if not await query.disbursement_exists(mirror, id):
         raise NotFoundError("no such disbursement")
-    return await _answer(request, id)
+    return await _answer(request, mirror, id)
 
 
 @router.get("/requests/{tracking_code}/{seq}", summary="Proof of one step of a service request")
-async def request_proof(request: Request, tracking_code: TrackingCode, seq: Seq) -> Response:
+async def request_proof(request: Request, mirror: Db, tracking_code: TrackingCode, seq: Seq) -> Response:
     not_found = NotFoundError("no such step of that request")
     try:
         code = decode_tracking(encode_tracking(tracking_code))
     except ValueFormatError:
         raise not_found from None
-    found = await request.app.state.mirror.fetch_one(
-        "SELECT seq FROM request_transitions WHERE tracking_code = :code AND seq = :seq"
-        " UNION ALL SELECT opened_seq FROM requests WHERE tracking_code = :code AND opened_seq = :seq",
-        {"code": code, "seq": seq},
-    )
-    if found is None:
+    if not await query.step_exists(mirror, code, seq):
         raise not_found
-    return await _answer(request, seq)
+    return await _answer(request, mirror, seq)

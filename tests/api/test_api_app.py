@@ -1,32 +1,37 @@
-"""The app factory's router hook and `govledger serve`."""
+"""The app factory's routers and `govledger serve`."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from api_scenario import settings_for
+from fastapi.testclient import TestClient
 
+import api.routes
 from api import app as app_module
 from ledger.node import free_port
 
 pytestmark = pytest.mark.xdist_group("api")
 
 
-def test_optional_route_modules_are_skipped_only_when_missing(monkeypatch: Any, tmp_path: Path) -> None:
-    settings = settings_for(f"sqlite:///{tmp_path / 'x.db'}")
-    monkeypatch.setattr(app_module, "ROUTE_MODULES", (*app_module.ROUTE_MODULES, ("not_there_yet", False)))
-    paths = set(app_module.create_app(settings).openapi()["paths"])
-    assert "/v1/disbursements" in paths
-    monkeypatch.setattr(app_module, "ROUTE_MODULES", (("not_there_yet", True),))
-    with pytest.raises(ModuleNotFoundError):
-        app_module.create_app(settings)
+def test_every_route_module_is_served(tmp_path: Path) -> None:
+    """A module added under api/routes and forgotten in ROUTERS would answer nothing."""
+    modules = sorted(path.stem for path in Path(api.routes.__file__).parent.glob("*.py") if path.stem != "__init__")
+    assert len(modules) >= 11
+    served = {id(router) for router in app_module.ROUTERS}
+    for name in modules:
+        assert id(importlib.import_module(f"api.routes.{name}").router) in served, name
+    app = app_module.create_app(settings_for(f"sqlite:///{tmp_path / 'x.db'}"))
+    assert {"/v1/disbursements", "/v1/proofs/disbursements/{id}"} <= set(app.openapi()["paths"])
+    with TestClient(app) as client:
+        assert client.get("/static/site.css").status_code == 200  # the dashboard's router
 
 
 def test_govledger_serve_answers(sqlite_url: str, tmp_path: Path) -> None:

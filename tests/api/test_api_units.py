@@ -13,8 +13,8 @@ from api.cursor import decode_cursor, encode_cursor
 from api.database import open_mirror, to_pyformat
 from api.errors import InvalidParameterError, SettingsError
 from api.guard import TokenBuckets
+from api.query import quantile
 from api.responses import matches
-from api.routes.services import quantile
 from indexer.workdays import add_working_days, is_working_day, working_days_between
 
 SECRET = b"k" * 32
