@@ -45,8 +45,8 @@ from api.routes.requests import get_request
 from api.routes.services import quantile, service_stats
 from api.routes.summary import summary
 from api.schemas import CODE_PATTERN
-from indexer.workdays import bangkok_date, working_days_between
 from ledger.types import fiscal_year_of
+from ledger.workdays import bangkok_date, working_days_between
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,7 +17,7 @@ from api.deps import PathCode, Strict
 from api.errors import NotFoundError
 from api.responses import json_answer
 from api.schemas import ServiceStatsPublic
-from indexer.workdays import bangkok_date, working_days_between
+from ledger.workdays import bangkok_date, working_days_between
 
 router = APIRouter(prefix="/v1/services", tags=["services"], dependencies=[Strict])
 

@@ -12,7 +12,7 @@ from api.errors import InvalidParameterError, SettingsError
 from api.guard import TokenBuckets
 from api.responses import matches
 from api.routes.services import quantile
-from indexer.workdays import add_working_days, is_working_day, working_days_between
+from ledger.workdays import add_working_days, is_working_day, working_days_between
 
 SECRET = b"k" * 32
 

@@ -17,9 +17,9 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 from indexer import decode as ev
 from indexer.errors import DecodeError, MirrorBoundError, UnknownEventError
 from indexer.tables import MAX_SATANG
-from indexer.workdays import WorkingCalendar, bangkok_date
 from ledger.artifacts import load_artifact
 from ledger.types import decode_code, decode_tracking
+from ledger.workdays import WorkingCalendar, bangkok_date
 from tests.indexer.chain import Scenario, deploy
 
 
