@@ -174,8 +174,8 @@ def main() -> int:
     from audit.verify import verify_bundle
     from indexer.sync import index_once
     from ledger import node
-    from ledger.deploy import define_default_services, deploy_contract
     from ledger.deployment import Deployment
+    from tests.web3_deploy import define_default_services, deploy_contract
 
     process, url = node.start_anvil(extra=["--gas-limit", "100000000"])
     try:
