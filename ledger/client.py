@@ -43,7 +43,15 @@ from ledger.errors import (
     TransactionTimeoutError,
 )
 from ledger.settings import Settings
-from ledger.types import ValueFormatError, decode_code, decode_tracking, encode_code, encode_tracking, format_baht
+from ledger.types import (
+    MAX_ALLOCATION,
+    ValueFormatError,
+    decode_code,
+    decode_tracking,
+    encode_code,
+    encode_tracking,
+    format_baht,
+)
 
 ZERO32 = b"\0" * 32
 
@@ -256,6 +264,15 @@ def _int(value: Any) -> int:
 # --------------------------------------------------------------------------- typed values
 
 
+def _within_cap(satang: int, what: str) -> int:
+    """Refuse, before sending, an amount the contract caps (and the mirror could not hold)."""
+    if not 0 <= satang <= MAX_ALLOCATION:
+        raise ValueFormatError(
+            f"{what} {format_baht(satang)} baht is outside 0 to {format_baht(MAX_ALLOCATION)} baht, the ledger's cap"
+        )
+    return satang
+
+
 @dataclass(frozen=True)
 class ProjectSpec:
     """A project to register: codes as text, allocation in satang."""
@@ -271,7 +288,7 @@ class ProjectSpec:
             encode_code(self.code, "project code"),
             encode_code(self.agency, "agency code"),
             self.fiscal_year,
-            self.allocation,
+            _within_cap(self.allocation, f"allocation of project {self.code}"),
             self.name,
         )
 
@@ -291,7 +308,7 @@ class Disbursement:
         return (
             encode_code(self.project, "project code"),
             encode_code(self.voucher, "voucher"),
-            self.amount,
+            _within_cap(self.amount, f"amount of voucher {self.voucher}"),
             encode_code(self.payee, "payee"),
             self.document_hash or ZERO32,
             encode_tracking(self.request) if self.request else ZERO32,
@@ -299,8 +316,9 @@ class Disbursement:
 
     def to_words(self) -> bytes:
         """The struct's ABI encoding: six static 32-byte words (what ``to_abi`` encodes to)."""
-        if not 0 < self.amount < 2**256:
+        if self.amount <= 0:
             raise ValueFormatError(f"amount of voucher {self.voucher} must be positive")
+        _within_cap(self.amount, f"amount of voucher {self.voucher}")
         document = self.document_hash or ZERO32
         if len(document) != 32:
             raise ValueFormatError("a document hash is 32 bytes")
@@ -1034,7 +1052,8 @@ class LedgerClient:
         ]
 
     def amend_allocation(self, project: str, new_allocation: int, reason: str) -> TxResult:
-        return self.transact("amendAllocation", encode_code(project, "project code"), new_allocation, reason)
+        allocation = _within_cap(new_allocation, f"allocation of project {project}")
+        return self.transact("amendAllocation", encode_code(project, "project code"), allocation, reason)
 
     def set_service_role(self, service: str, role: int, agency: str, granted: bool = True) -> TxResult:
         return self.transact(
