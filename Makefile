@@ -26,8 +26,8 @@ test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: setup
-	$(BIN)/ruff check ledger indexer api scripts tests bench
-	$(BIN)/ruff format --check ledger indexer api scripts tests bench
+	$(BIN)/ruff check ledger indexer audit api scripts tests bench
+	$(BIN)/ruff format --check ledger indexer audit api scripts tests bench
 
 bench: setup
 	$(BIN)/python bench/run_all.py

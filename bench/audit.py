@@ -91,7 +91,7 @@ def baseline_decode(w3: Any, contract: Any, bundle: Path, sample: int) -> float:
     import orjson
     from hexbytes import HexBytes
 
-    from ledger.audit.events import event_specs
+    from audit.events import event_specs
 
     names = {spec.topic0: spec.name for spec in event_specs().values()}
     logs = []
@@ -123,9 +123,9 @@ def verify_kept(directory: Path, sample: int) -> int:
     """Verify a kept bundle again (same data, current code), with the baseline beside it."""
     from web3 import Web3
 
+    from audit.bundle import read_manifest
+    from audit.verify import verify_bundle
     from ledger.artifacts import load_artifact
-    from ledger.audit.bundle import read_manifest
-    from ledger.audit.verify import verify_bundle
 
     bundle = directory / "bundle"
     manifest = read_manifest(bundle)
@@ -169,13 +169,13 @@ def main() -> int:
 
     from web3 import Web3
 
+    from audit.export import export_bundle
+    from audit.source import HttpSource
+    from audit.verify import verify_bundle
     from indexer.sync import index_once
     from ledger import node
-    from ledger.audit.export import export_bundle
-    from ledger.audit.source import HttpSource
-    from ledger.audit.verify import verify_bundle
-    from ledger.deploy import define_default_services, deploy_contract
     from ledger.deployment import Deployment
+    from tests.web3_deploy import define_default_services, deploy_contract
 
     process, url = node.start_anvil(extra=["--gas-limit", "100000000"])
     try:
@@ -249,7 +249,7 @@ def main() -> int:
                 baseline_sample=args.baseline_sample,
             )
             # Recompiling (solc-js, viaIR) is its own line: it does not grow with the events.
-            from ledger.audit.bytecode import check_bytecode
+            from audit.bytecode import check_bytecode
             from ledger.compile import compile_artifact
 
             started = time.perf_counter()

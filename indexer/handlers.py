@@ -16,11 +16,11 @@ from typing import Any
 import orjson
 
 from indexer import decode as ev
-from indexer import workdays
 from indexer.db import Store
 from indexer.errors import GapError
-from indexer.workdays import bangkok_date
+from ledger import workdays
 from ledger.types import MAX_SATANG
+from ledger.workdays import bangkok_date
 
 EVENT_COLUMNS = (
     "seq",

@@ -19,7 +19,7 @@ from indexer.db import Store
 from indexer.errors import ReorgTooDeepError, RpcError
 from indexer.handlers import ProjectState, ServiceState, deadline_of
 from indexer.rpc import RpcClient
-from indexer.workdays import bangkok_date
+from ledger.workdays import bangkok_date
 
 log = logging.getLogger("govledger.indexer.reorg")
 

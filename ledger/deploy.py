@@ -1,8 +1,8 @@
 """Deploy the GovLedger contract and its default service definitions.
 
-Only ``ledger/`` sends transactions. ``deploy_contract`` is the smallest path, for unlocked
-accounts in tests; ``deploy_and_save`` is `govledger deploy`: signed by the configured key
-through ``ledger.client``, with the deployment file written at the end.
+Only ``ledger/`` sends transactions. ``deploy_and_save`` is `govledger deploy`: signed by the
+configured key through ``ledger.client``, with the deployment file written at the end. (Tests
+deploy from unlocked accounts through web3 with tests/web3_deploy.py.)
 """
 
 from __future__ import annotations
@@ -10,22 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from web3 import Web3
-
 from ledger.artifacts import load_artifact
 from ledger.deployment import Deployment, load_deployment, save_deployment
 from ledger.errors import DeploymentExistsError, SettingsError
 from ledger.services import DEFAULT_SERVICES, ServiceDefinition
 from ledger.types import encode_code
-
-
-def deploy_contract(w3: Web3, admin: str, admin_delay: int = 0) -> Any:
-    """Deploy from an unlocked account (dev chains); returns the web3 contract and its receipt."""
-    artifact = load_artifact()
-    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    tx_hash = factory.constructor(admin_delay, admin).transact({"from": admin})
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
-    return w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"]), receipt
 
 
 def service_args(definition: ServiceDefinition) -> tuple[Any, ...]:
@@ -37,13 +26,6 @@ def service_args(definition: ServiceDefinition) -> tuple[Any, ...]:
         list(definition.roles),
         definition.encoded_transitions(),
     )
-
-
-def define_default_services(contract: Any, registrar: str) -> None:
-    w3 = contract.w3
-    for definition in DEFAULT_SERVICES:
-        tx_hash = contract.functions.defineService(*service_args(definition)).transact({"from": registrar})
-        w3.eth.wait_for_transaction_receipt(tx_hash)
 
 
 def deploy_with_client(client: Any, *, admin_delay: int = 0) -> Deployment:

@@ -12,7 +12,7 @@ from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
 from ledger import node
-from ledger.deploy import define_default_services, deploy_contract
+from tests.web3_deploy import define_default_services, deploy_contract
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CODE = ["ledger", "indexer", "api", "scripts", "tests", "bench"]
+CODE = ["ledger", "indexer", "audit", "api", "scripts", "tests", "bench"]
 
 
 def test_ruff_finds_nothing() -> None:

@@ -1,6 +1,6 @@
 """``/v1/proofs/...``: a citizen's self-contained proof that one entry is in the chain.
 
-The proof (``ledger.audit.proof``) holds the entry's receipt, its receipt-trie path and the
+The proof (``audit.proof``) holds the entry's receipt, its receipt-trie path and the
 header chain up to the block this mirror is indexed to; ``govledger audit verify-proof FILE``
 checks it offline. Headers and receipts are not in the mirror, so this route reads them from
 the node in ``GOVLEDGER_RPC_URL`` (standard ``eth_*`` calls only).
@@ -28,8 +28,8 @@ Seq = Annotated[int, Path(ge=1, le=2**63 - 1, description="Ledger sequence numbe
 
 
 def _build(seq: int, checkpoint: int) -> dict[str, Any]:
-    from ledger.audit.proof import build_proof
-    from ledger.audit.source import HttpSource
+    from audit.proof import build_proof
+    from audit.source import HttpSource
     from ledger.deployment import load_deployment
     from ledger.settings import get_settings
 

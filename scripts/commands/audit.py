@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.audit.errors import AuditError
+from audit.errors import AuditError
 
 USER_ERRORS = (AuditError,)
 
@@ -42,8 +42,8 @@ def _trusted(value: str | None) -> bytes | None:
 def _export(rpc_url: str, deployment: Any, outdir: Path, to_block: int | None, samples: int, quiet: bool) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ledger.audit.export import export_bundle
-    from ledger.audit.source import HttpSource
+    from audit.export import export_bundle
+    from audit.source import HttpSource
 
     source = HttpSource(rpc_url)
     columns = (TextColumn("blocks"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -97,7 +97,7 @@ def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check headers, receipt tries, bytecode, the ledger rules and head, and a mirror. Exit 1 on any failure."""
-    from ledger.audit.verify import verify_bundle
+    from audit.verify import verify_bundle
 
     if outdir is None and rpc is None:
         raise AuditError("give a bundle directory or --rpc URL")
@@ -106,8 +106,8 @@ def verify_command(
     live_heads = live_code = None
     scratch = pinned = None
     if rpc is not None:
-        from ledger.audit.export import code_at, state_head_at
-        from ledger.audit.source import HttpSource
+        from audit.export import code_at, state_head_at
+        from audit.source import HttpSource
 
         dep = _deployment(deployment)
         source = HttpSource(rpc)
@@ -118,17 +118,17 @@ def verify_command(
             # read transaction), so an indexer following the chain meanwhile does not move it.
             to_block = None
             if db is not None:
-                from ledger.audit.compare import PinnedMirror
+                from audit.compare import PinnedMirror
 
                 pinned = PinnedMirror(db)
                 to_block = pinned.block
             elif api is not None:
-                from ledger.audit.api_mirror import fetch_checkpoint
+                from audit.api_mirror import fetch_checkpoint
 
                 to_block = int(fetch_checkpoint(api)["block_number"])
             _export(rpc, dep, outdir, to_block, 100, as_json)
         live_heads = lambda block: state_head_at(source, dep.address, block)  # noqa: E731
-        from ledger.audit.bundle import read_manifest
+        from audit.bundle import read_manifest
 
         manifest = read_manifest(outdir)
         live_code = code_at(source, manifest.address, manifest.head_number)
@@ -171,8 +171,8 @@ def proof_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the proof here instead of stdout.")] = None,
 ) -> None:
     """Print a self-contained proof that ledger entry ID is in the chain."""
-    from ledger.audit.proof import build_proof
-    from ledger.audit.source import HttpSource
+    from audit.proof import build_proof
+    from audit.source import HttpSource
 
     dep = _deployment(deployment)
     proof = build_proof(HttpSource(_rpc(rpc)), dep.address, dep.deploy_block, seq, checkpoint)
@@ -190,7 +190,7 @@ def verify_proof_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the proven entry as JSON.")] = False,
 ) -> None:
     """Check a proof offline: header chain, receipt-trie path, and the decoded entry."""
-    from ledger.audit.proof import verify_proof
+    from audit.proof import verify_proof
 
     try:
         proof = json.loads(file.read_text(encoding="utf-8"))

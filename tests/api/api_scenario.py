@@ -20,9 +20,9 @@ from web3 import HTTPProvider, Web3
 
 from api.settings import ApiSettings
 from ledger.artifacts import artifact_sha256, load_artifact
-from ledger.deploy import define_default_services, deploy_contract
 from ledger.deployment import Deployment
 from ledger.types import encode_code, encode_tracking, new_tracking_code, parse_baht
+from tests.web3_deploy import define_default_services, deploy_contract
 
 DATA = Path(__file__).resolve().parent / "data"
 ZERO = b"\0" * 32

@@ -15,7 +15,7 @@ from api.errors import InvalidParameterError, SettingsError
 from api.guard import TokenBuckets
 from api.query import quantile
 from api.responses import matches
-from indexer.workdays import add_working_days, is_working_day, working_days_between
+from ledger.workdays import add_working_days, is_working_day, working_days_between
 
 SECRET = b"k" * 32
 

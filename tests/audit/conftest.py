@@ -13,14 +13,14 @@ import pytest
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
+from audit.bundle import read_manifest
+from audit.compare import Snapshot, read_snapshot, rebuild_mirror
+from audit.export import export_bundle
+from audit.node import BundleNode
+from audit.source import EthTesterSource, HttpSource
+from audit.verify import load_bundle
 from indexer.sync import index_once
 from ledger import node
-from ledger.audit.bundle import read_manifest
-from ledger.audit.compare import Snapshot, read_snapshot, rebuild_mirror
-from ledger.audit.export import export_bundle
-from ledger.audit.node import BundleNode
-from ledger.audit.source import EthTesterSource, HttpSource
-from ledger.audit.verify import load_bundle
 from ledger.deployment import Deployment
 
 from .scenario import run_scenario

@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ledger.deploy import define_default_services, deploy_contract
 from ledger.services import COMPLAINT, STUDENT_LOAN
 from ledger.types import encode_code
+from tests.web3_deploy import define_default_services, deploy_contract
 
 
 def _send(w3: Any, call: Any, sender: str) -> Any:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import orjson
 
-from ledger.audit.bundle import HEADERS, LOGS, RECEIPTS, read_manifest, write_manifest
-from ledger.audit.headers import header_hash
+from audit.bundle import HEADERS, LOGS, RECEIPTS, read_manifest, write_manifest
+from audit.headers import header_hash
 
 
 def copy_bundle(source: Path, target: Path) -> Path:

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
-from ledger.audit.proof import verify_proof
-from ledger.audit.verify import verify_bundle
+from audit.proof import verify_proof
+from audit.verify import verify_bundle
 from ledger.deployment import save_deployment
 from ledger.settings import get_settings
 
@@ -240,7 +240,7 @@ def test_a_doctored_mirror_row_is_named(anvil_chain, published, tmp_path: Path) 
 def test_429_and_503_wait_as_retry_after_says_then_back_off() -> None:
     from email.utils import formatdate
 
-    from ledger.audit.api_mirror import _get
+    from audit.api_mirror import _get
 
     answers = [
         httpx.Response(429, headers={"Retry-After": "3"}),

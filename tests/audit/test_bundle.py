@@ -8,11 +8,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ledger.audit.bundle import HEADERS, read_manifest
-from ledger.audit.errors import HeaderError
-from ledger.audit.export import export_bundle, ledger_head_at
-from ledger.audit.headers import check_chain, encode_header, header_hash
-from ledger.audit.verify import verify_bundle
+from audit.bundle import HEADERS, read_manifest
+from audit.errors import HeaderError
+from audit.export import export_bundle, ledger_head_at
+from audit.headers import check_chain, encode_header, header_hash
+from audit.verify import verify_bundle
 
 from . import tampering
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.audit.bundle import read_manifest
+from audit.bundle import read_manifest
 from ledger.deployment import save_deployment
 from ledger.settings import get_settings
 from scripts.govledger import main

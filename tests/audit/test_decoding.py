@@ -11,10 +11,10 @@ import rlp
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 
-from ledger.audit.errors import ReceiptError, ReplayError
-from ledger.audit.events import decode_entry, event_specs
-from ledger.audit.receipts import Log, decode_receipt, rlp_decode
-from ledger.audit.verify import check_receipts, load_bundle
+from audit.errors import ReceiptError, ReplayError
+from audit.events import decode_entry, event_specs
+from audit.receipts import Log, decode_receipt, rlp_decode
+from audit.verify import check_receipts, load_bundle
 
 
 def test_fast_path_equals_eth_abi(chain) -> None:
@@ -95,7 +95,7 @@ def test_a_string_that_is_not_utf8_decodes_and_its_head_is_over_its_bytes() -> N
     mirror shows it) and its head is computed over the bytes on chain."""
     from eth_hash.auto import keccak
 
-    from ledger.audit.events import next_head
+    from audit.events import next_head
 
     spec = next(s for s in event_specs().values() if s.name == "DisbursementReversed")
     reason = b"wrong \xff\xfe payee \x00"

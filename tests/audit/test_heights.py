@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from audit.export import export_bundle
+from audit.source import HttpSource
+from audit.verify import verify_bundle
 from indexer.sync import DEFAULT_REORG_WINDOW, index_once
 from ledger.artifacts import load_artifact
-from ledger.audit.export import export_bundle
-from ledger.audit.source import HttpSource
-from ledger.audit.verify import verify_bundle
 from ledger.deployment import Deployment
 from ledger.types import encode_code
 

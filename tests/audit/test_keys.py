@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 
-from ledger.audit.compare import Snapshot, TableRows, chain_keys
-from ledger.audit.events import tracking_text
-from ledger.audit.replay import LedgerState, Request
+from audit.compare import Snapshot, TableRows, chain_keys
+from audit.events import tracking_text
+from audit.replay import LedgerState, Request
 from ledger.types import decode_tracking
 
 VICTIM = bytes(range(1, 21)) + bytes(12)
@@ -59,8 +59,8 @@ def test_strings_the_contract_accepts_decode_and_hash_as_bytes() -> None:
     from eth_abi import encode as abi_encode
     from eth_hash.auto import keccak
 
-    from ledger.audit.events import decode_entry, event_specs, next_head
-    from ledger.audit.receipts import Log
+    from audit.events import decode_entry, event_specs, next_head
+    from audit.receipts import Log
 
     topic0 = next(t for t, spec in event_specs().items() if spec.name == "AgencyRegistered")
     agency, name, name_en = b"AG".ljust(32, b"\0"), b"\xe0\xb8 cut \x00", "ชื่อ".encode()

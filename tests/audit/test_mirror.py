@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.audit.compare import compare_snapshots, read_snapshot, sqlite_snapshot
-from ledger.audit.verify import verify_bundle
+from audit.compare import compare_snapshots, read_snapshot, sqlite_snapshot
+from audit.verify import verify_bundle
 
 from .mutations import MUTATIONS, drop_secondary_indexes
 

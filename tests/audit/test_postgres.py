@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from audit.verify import verify_bundle
 from indexer.sync import index_once
-from ledger.audit.verify import verify_bundle
 
 from .conftest import _deployment
 

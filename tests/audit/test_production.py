@@ -17,11 +17,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger.audit.errors import SourceError
-from ledger.audit.export import export_bundle, ledger_head_at, state_head_at
-from ledger.audit.proof import build_proof, verify_proof
-from ledger.audit.source import HttpSource
-from ledger.audit.verify import verify_bundle
+from audit.errors import SourceError
+from audit.export import export_bundle, ledger_head_at, state_head_at
+from audit.proof import build_proof, verify_proof
+from audit.source import HttpSource
+from audit.verify import verify_bundle
 from ledger.deployment import save_deployment
 from tests.production_chain import ProductionChain
 

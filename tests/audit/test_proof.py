@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from ledger.audit.errors import AuditError, ProofError
-from ledger.audit.headers import header_hash
-from ledger.audit.proof import build_proof, verify_proof
+from audit.errors import AuditError, ProofError
+from audit.headers import header_hash
+from audit.proof import build_proof, verify_proof
 
 from .tampering import flip_hex
 

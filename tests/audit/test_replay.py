@@ -7,10 +7,10 @@ import dataclasses
 
 import pytest
 
-from ledger.audit.errors import ReplayError
-from ledger.audit.events import Entry, next_head
-from ledger.audit.replay import ZERO32, replay
-from ledger.audit.verify import check_receipts, load_bundle
+from audit.errors import ReplayError
+from audit.events import Entry, next_head
+from audit.replay import ZERO32, replay
+from audit.verify import check_receipts, load_bundle
 from ledger.services import STUDENT_LOAN
 from ledger.types import encode_code
 

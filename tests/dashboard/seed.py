@@ -22,10 +22,10 @@ from typing import Any
 from web3 import Web3
 
 from ledger.artifacts import artifact_sha256, load_artifact
-from ledger.deploy import define_default_services, deploy_contract
 from ledger.deployment import Deployment
 from ledger.services import COMPLAINT, STUDENT_LOAN
 from ledger.types import BANGKOK, BE_OFFSET, encode_code, encode_tracking, new_tracking_code, parse_baht
+from tests.web3_deploy import define_default_services, deploy_contract
 
 BUDGET_CSV = Path(__file__).parent / "fixtures" / "budget-fy2565-sample.csv"
 # Genesis: 1 Oct 2021 00:00 Bangkok, the first day of FY 2565.

@@ -13,10 +13,10 @@ from typing import Any
 from web3 import Web3
 
 from ledger.artifacts import artifact_sha256
-from ledger.deploy import define_default_services, deploy_contract
 from ledger.deployment import Deployment
 from ledger.services import COMPLAINT, STUDENT_LOAN
 from ledger.types import encode_code, encode_tracking, new_tracking_code
+from tests.web3_deploy import define_default_services, deploy_contract
 
 
 def rpc(w3: Web3, method: str, params: list[Any] | None = None) -> Any:

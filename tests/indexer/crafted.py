@@ -138,7 +138,7 @@ class CraftedChain:
 
     @contextmanager
     def node(self, upto_block: int | None = None) -> Iterator[str]:
-        from ledger.audit.node import BundleNode
+        from audit.node import BundleNode
 
         last = len(self.headers) - 1 if upto_block is None else upto_block
         manifest = SimpleNamespace(chain_id=CHAIN_ID, address=ADDRESS, deployed_bytecode="0x00")

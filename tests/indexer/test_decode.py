@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from indexer import decode as ev
 from indexer.errors import DecodeError, UnknownEventError
-from indexer.workdays import WorkingCalendar, bangkok_date
 from ledger.artifacts import load_artifact
 from ledger.types import MAX_SATANG, decode_code, decode_tracking
+from ledger.workdays import WorkingCalendar, bangkok_date
 from tests.indexer.chain import Scenario, deploy
 
 

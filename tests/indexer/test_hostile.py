@@ -31,13 +31,13 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
+from audit.events import abi_type
+from audit.export import export_bundle
+from audit.source import HttpSource
+from audit.verify import verify_bundle
 from indexer.errors import IndexerError
 from indexer.sync import index_once
 from ledger.artifacts import load_artifact
-from ledger.audit.events import abi_type
-from ledger.audit.export import export_bundle
-from ledger.audit.source import HttpSource
-from ledger.audit.verify import verify_bundle
 from ledger.types import MAX_ALLOCATION, decode_tracking, encode_code
 
 from .chain import deploy

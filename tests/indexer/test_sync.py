@@ -14,8 +14,8 @@ from indexer.db import deferrable_indexes, open_store, sqlalchemy_url, upgrade
 from indexer.errors import DatabaseError, WrongChainError
 from indexer.rpc import RpcClient
 from indexer.sync import Options, Syncer, index_once
-from indexer.workdays import WorkingCalendar, bangkok_date
 from ledger.types import encode_code
+from ledger.workdays import WorkingCalendar, bangkok_date
 from tests.indexer.chain import Scenario, deploy
 from tests.indexer.conftest import assert_same_mirror, schema_differences, snapshot
 

@@ -20,7 +20,7 @@ from typing import Any
 import holidays
 from eth_utils import to_checksum_address
 
-from ledger.audit.events import Entry, tracking_text
+from audit.events import Entry, tracking_text
 from ledger.types import BANGKOK, decode_code, format_baht
 
 ZERO32 = b"\0" * 32

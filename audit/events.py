@@ -16,9 +16,9 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_hash.auto import keccak
 
+from audit.errors import ReplayError
+from audit.receipts import Log
 from ledger.artifacts import load_artifact
-from ledger.audit.errors import ReplayError
-from ledger.audit.receipts import Log
 
 
 def abi_type(param: Mapping[str, Any]) -> str:

@@ -11,8 +11,8 @@ import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from audit.errors import BytecodeError
 from ledger.artifacts import load_artifact
-from ledger.audit.errors import BytecodeError
 
 
 def start_recompile() -> Future[dict[str, Any]]:

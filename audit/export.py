@@ -18,10 +18,10 @@ import orjson
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
-from ledger.audit.bundle import DATA_FILES, HEADERS, LOGS, RECEIPTS, Manifest, write_manifest
-from ledger.audit.errors import BundleError, HeaderError, ReceiptError, SourceError
-from ledger.audit.headers import check_header, header_from_block
-from ledger.audit.receipts import bloom_contains, encode_receipt, receipt_from_rpc, receipts_root
+from audit.bundle import DATA_FILES, HEADERS, LOGS, RECEIPTS, Manifest, write_manifest
+from audit.errors import BundleError, HeaderError, ReceiptError, SourceError
+from audit.headers import check_header, header_from_block
+from audit.receipts import bloom_contains, encode_receipt, receipt_from_rpc, receipts_root
 
 PROGRESS = "export-progress.json"
 LEDGER_HEAD_CALL = "0x" + keccak(b"ledgerHead()")[:4].hex()

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ledger.audit.errors import MirrorError
+from audit.errors import MirrorError
 
 SKIPPED_TABLES = {"alembic_version"}
 SHOWN_DIFFERENCES = 3
@@ -197,7 +197,7 @@ def _row_differences(name: str, ref: TableRows, tgt: TableRows) -> list[Differen
 
 
 def chain_keys(state: Any, target: Snapshot) -> list[Difference]:
-    """The mirror's keyed rows against the replay's own decoding (``ledger.audit.events``): one
+    """The mirror's keyed rows against the replay's own decoding (``audit.events``): one
     row per on-chain agency, project, service, voucher and request, the requests under the
     auditor's own rendering of their codes. The rebuild goes through the indexer, so a decoder
     that printed two on-chain values alike would merge them in both mirrors; not here."""
@@ -215,7 +215,7 @@ def chain_keys(state: Any, target: Snapshot) -> list[Difference]:
             out.append(Difference(name, "count", f"{name}: the mirror has {table.count} rows, the chain {expected}"))
     requests = target.tables.get("requests")
     if requests is not None:
-        from ledger.audit.events import tracking_text
+        from audit.events import tracking_text
 
         mirrored = {key[0] for key in requests.rows}
         for raw in sorted(state.requests):
@@ -229,8 +229,8 @@ def chain_keys(state: Any, target: Snapshot) -> list[Difference]:
 def rebuild_mirror(bundle: Any, database_url: str, height: int | None = None) -> None:
     """Index the bundle's proven logs into ``database_url`` through the indexer's own sync, up to
     ``height`` (default: the bundle's head), with the reorg window the published indexer uses."""
+    from audit.node import BundleNode
     from indexer.sync import index_once, reorg_window
-    from ledger.audit.node import BundleNode
     from ledger.deployment import Deployment
 
     manifest = bundle.manifest
@@ -254,7 +254,7 @@ def describe(differences: Iterable[Difference]) -> str:
 
 def rebuild_and_read(directory: str, database_url: str, height: int | None = None) -> Snapshot:
     """In the helper process: index the bundle's logs up to ``height``, then read the result back."""
-    from ledger.audit.bundle import HEADERS, LOGS, read_lines, read_manifest
+    from audit.bundle import HEADERS, LOGS, read_lines, read_manifest
 
     directory_path = Path(directory)
     bundle = _Logs(
@@ -287,7 +287,7 @@ class MirrorRebuild:
         self.url = f"sqlite:///{self.scratch / 'rebuilt.db'}"
         self._out = self.scratch / "snapshot.pickle"
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "ledger.audit.rebuild", str(directory), self.url, str(self._out)]
+            [sys.executable, "-m", "audit.rebuild", str(directory), self.url, str(self._out)]
             + ([str(height)] if height is not None else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -314,7 +314,7 @@ class MirrorRebuild:
 
 def expected_public(bundle: Any) -> Any:
     """What the public API must show, from the auditor's replay of the proven entries."""
-    from ledger.audit.public import public_ledger
+    from audit.public import public_ledger
 
     times = {int(h["number"], 16): int(h["timestamp"], 16) for h in bundle.headers}
     hashes = {int(h["number"], 16): h["hash"] for h in bundle.headers}
@@ -438,7 +438,7 @@ def check_mirror(
     try:
         reference = rebuild.snapshot()
         if api_url is not None:
-            from ledger.audit.api_mirror import compare_api
+            from audit.api_mirror import compare_api
 
             if bundle.replay is None:
                 raise MirrorError("the entries did not replay: there is nothing to compare the API with")

@@ -14,8 +14,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ledger.audit.errors import ReplayError
-from ledger.audit.events import Entry, next_head
+from audit.errors import ReplayError
+from audit.events import Entry, next_head
 from ledger.types import decode_code
 
 MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 2500, 2700

@@ -14,10 +14,10 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from ledger.audit.errors import AuditError, ProofError
-from ledger.audit.events import decode_entry, event_specs
-from ledger.audit.headers import check_chain, header_from_block
-from ledger.audit.receipts import decode_receipt, encode_receipt, receipt_from_rpc, receipt_proof, verify_receipt_proof
+from audit.errors import AuditError, ProofError
+from audit.events import decode_entry, event_specs
+from audit.headers import check_chain, header_from_block
+from audit.receipts import decode_receipt, encode_receipt, receipt_from_rpc, receipt_proof, verify_receipt_proof
 
 FORMAT = "govledger-proof/1"
 

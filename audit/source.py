@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from ledger.audit.errors import SourceError
+from audit.errors import SourceError
 
 
 class Source(Protocol):

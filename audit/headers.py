@@ -14,7 +14,7 @@ from typing import Any
 import rlp
 from eth_hash.auto import keccak
 
-from ledger.audit.errors import HeaderError
+from audit.errors import HeaderError
 
 # (JSON-RPC name, kind): "b" fixed or variable bytes, "i" unsigned integer (minimal big-endian).
 BASE_FIELDS: tuple[tuple[str, str], ...] = (

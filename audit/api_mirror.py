@@ -1,7 +1,7 @@
 """Comparing with a mirror behind the public API (`verify --api URL`).
 
 The checkpoint first (block, hash, ledger head, and the mirror digest against the rebuild), then
-every public table the API serves, each against the auditor's own replay (ledger/audit/public.py,
+every public table the API serves, each against the auditor's own replay (audit/public.py,
 never the indexer's code): agencies, projects, disbursements (reversals included), every request
 with its steps, each service's statistics (requests per state; per step the count, median and p80
 working days and on-time share; each agency's on-time share), and the summary totals. Lists are
@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import httpx
 
-from ledger.audit.errors import MirrorError, SourceError
-from ledger.audit.public import PublicLedger
+from audit.errors import MirrorError, SourceError
+from audit.public import PublicLedger
 
 PAGE = 500
 SHOWN = 3

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.audit.bundle import HEADERS, LOGS, RECEIPTS, Manifest, check_files, read_lines, read_manifest
-from ledger.audit.errors import AuditError, BundleError, HeaderError, ReceiptError, ReplayError
-from ledger.audit.events import Entry, decode_entries
-from ledger.audit.headers import check_chain
-from ledger.audit.receipts import Log, bloom_contains, decode_receipt, receipts_root
-from ledger.audit.replay import ReplayResult, replay
+from audit.bundle import HEADERS, LOGS, RECEIPTS, Manifest, check_files, read_lines, read_manifest
+from audit.errors import AuditError, BundleError, HeaderError, ReceiptError, ReplayError
+from audit.events import Entry, decode_entries
+from audit.headers import check_chain
+from audit.receipts import Log, bloom_contains, decode_receipt, receipts_root
+from audit.replay import ReplayResult, replay
 
 
 @dataclass
@@ -274,7 +274,7 @@ def verify_bundle(
 
     ``pinned``: a ``compare.PinnedMirror`` of ``db_url`` opened by the caller (before an export to
     its height); without it, the database mirror is pinned here, before the rebuild starts."""
-    from ledger.audit.bytecode import start_recompile
+    from audit.bytecode import start_recompile
 
     report = Report()
     compiling = start_recompile() if recompile else None
@@ -293,7 +293,7 @@ def verify_bundle(
     rebuild = None
     own_pin = db_url is not None and pinned is None
     if db_url or api_url:
-        from ledger.audit.compare import MirrorRebuild, PinnedMirror
+        from audit.compare import MirrorRebuild, PinnedMirror
 
         height = None
         if db_url is not None:
@@ -327,7 +327,7 @@ def _run_checks(
     rebuild: Any,
     pinned: Any = None,
 ) -> None:
-    from ledger.audit.bytecode import check_bytecode
+    from audit.bytecode import check_bytecode
 
     def files() -> tuple[str, dict[str, Any]]:
         check_files(bundle.directory, bundle.manifest)
@@ -351,7 +351,7 @@ def _run_checks(
         _run(report, "replay", lambda: check_replay(bundle, live_heads))
     _run(report, "bytecode", code)
     if (db_url or api_url) and receipts_ok:
-        from ledger.audit.compare import check_mirror
+        from audit.compare import check_mirror
 
         _run(
             report,

@@ -17,7 +17,7 @@ from eth_bloom import BloomFilter
 from trie import HexaryTrie
 from trie.exceptions import BadTrieProof
 
-from ledger.audit.errors import ProofError, ReceiptError
+from audit.errors import ProofError, ReceiptError
 
 
 @dataclass(frozen=True)

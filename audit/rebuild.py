@@ -1,8 +1,8 @@
 """Helper process of `audit verify`: rebuild the mirror from a bundle and save its snapshot.
 
-    python -m ledger.audit.rebuild BUNDLE_DIR DATABASE_URL SNAPSHOT_FILE [HEIGHT]
+    python -m audit.rebuild BUNDLE_DIR DATABASE_URL SNAPSHOT_FILE [HEIGHT]
 
-Run by ``ledger.audit.compare.MirrorRebuild`` beside the other checks, so that the indexer's
+Run by ``audit.compare.MirrorRebuild`` beside the other checks, so that the indexer's
 work uses the second core. A plain subprocess, not multiprocessing: it never re-imports the
 caller's main module.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    from ledger.audit.compare import rebuild_and_read
+    from audit.compare import rebuild_and_read
 
     directory, database_url, out = argv[:3]
     snapshot = rebuild_and_read(directory, database_url, int(argv[3]) if len(argv) > 3 else None)

@@ -17,7 +17,7 @@ from ledger.errors import LedgerError
 
 
 class AuditError(LedgerError):
-    """Root of every error raised by ``ledger.audit``."""
+    """Root of every error raised by ``audit``."""
 
 
 class BundleError(AuditError):

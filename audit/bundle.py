@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from ledger.audit.errors import BundleError
+from audit.errors import BundleError
 
 FORMAT = "govledger-audit-bundle/1"
 MANIFEST = "manifest.json"
