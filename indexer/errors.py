@@ -5,14 +5,18 @@ IndexerError
  │    └── UnknownEventError the log's topic0 is none of our events
  ├── MirrorBoundError       a value is beyond what the mirror stores (amounts > 2**63 - 1 satang)
  ├── DatabaseError          the mirror database is unreachable, unmigrated or inconsistent
- ├── RpcError               the node kept failing after every retry, or answered nonsense
  ├── ChainChangedError      the node's chain changed under a fetch (retried internally)
  ├── GapError               the events fetched do not continue the mirror's ledger sequence
  ├── ReorgTooDeepError      a reorg deeper than the configured window; nothing was changed
  └── WrongChainError        the node or database belongs to another chain or deployment
+
+The node failing (it kept failing after every retry, or answered nonsense) is the JSON-RPC
+layer's one error, ``ledger.errors.RpcError``, re-exported here.
 """
 
 from __future__ import annotations
+
+from ledger.errors import RpcError as RpcError  # the shared layer's error, raised by the indexer too
 
 
 class IndexerError(Exception):
@@ -33,10 +37,6 @@ class MirrorBoundError(IndexerError):
 
 class DatabaseError(IndexerError):
     """The mirror database cannot be used."""
-
-
-class RpcError(IndexerError):
-    """The JSON-RPC node failed after every retry or answered something malformed."""
 
 
 class ChainChangedError(IndexerError):

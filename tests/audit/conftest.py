@@ -19,9 +19,10 @@ from ledger.audit.bundle import read_manifest
 from ledger.audit.compare import Snapshot, read_snapshot, rebuild_mirror
 from ledger.audit.export import export_bundle
 from ledger.audit.node import BundleNode
-from ledger.audit.source import EthTesterSource, HttpSource
+from ledger.audit.source import HttpSource
 from ledger.audit.verify import load_bundle
 from ledger.deployment import Deployment
+from tests.support.sources import EthTesterSource
 
 from .scenario import run_scenario
 
