@@ -164,8 +164,7 @@ class LedgerClient:
         from ledger.keys import load_account, warn_stderr
 
         deployment = deployment or load_deployment(settings.deployment)
-        # Few attempts: a person waits on the other side, and a send is not retried blindly for long.
-        transport = JsonRpc(settings.rpc_url, timeout=60.0, attempts=3)
+        transport = cls.node(settings.rpc_url)
         client = cls(
             transport, deployment.address, None, chain_id=deployment.chain_id, deploy_block=deployment.deploy_block
         )
@@ -174,6 +173,12 @@ class LedgerClient:
                 settings, chain_id=client.chain_id, allow_dev_key=allow_dev_key, warn=warn or warn_stderr
             )
         return client
+
+    @staticmethod
+    def node(url: str) -> JsonRpc:
+        """The node as a command reaches it: few attempts, since a person waits for the answer
+        and a send is not retried blindly for long."""
+        return JsonRpc(url, timeout=60.0, attempts=3)
 
     @property
     def sender(self) -> str:

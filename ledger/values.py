@@ -68,7 +68,7 @@ class Disbursement:
         encode_code(project, "project code")
         satang = parse_baht(amount)
         if satang <= 0:
-            raise ValueFormatError(f"amount {amount!r} must be positive (more than zero)")
+            raise ValueFormatError(f"amount {amount!r} must be positive: a payment must be more than zero")
         encode_code(payee, "payee")
         canonical = canonical_voucher(voucher)
         if isinstance(document_hash, str):

@@ -68,7 +68,6 @@ def demo(
     from ledger.client import LedgerClient
     from ledger.deploy import deploy_and_save, live_deployment
     from ledger.keys import DEV_PRIVATE_KEY
-    from ledger.rpc import JsonRpc
     from ledger.seed import Seeder
 
     settings = get_settings()
@@ -76,7 +75,7 @@ def demo(
     try:
         from eth_account import Account
 
-        admin = LedgerClient(JsonRpc(settings.rpc_url), None, Account.from_key(DEV_PRIVATE_KEY))
+        admin = LedgerClient(LedgerClient.node(settings.rpc_url), None, Account.from_key(DEV_PRIVATE_KEY))
         if admin.chain_id != 31337:
             raise typer.BadParameter(f"the demo runs on a local development chain (31337), not chain {admin.chain_id}")
         deployment = live_deployment(settings.deployment, admin)
