@@ -196,7 +196,7 @@ def test_registrar_commands_and_their_refusals(cli: Cli) -> None:
     # The hand-over is accepted strictly after its scheduled second.
     from ledger.rpc import JsonRpc
 
-    JsonRpc(get_settings().rpc_url).request("evm_increaseTime", [2])
+    JsonRpc(get_settings().rpc_url).call("evm_increaseTime", [2])
     cli.as_key(OFFICER_KEY)
     assert "accepted the admin role" in cli.ok("role", "grant", "admin", OFFICER)
 
@@ -295,7 +295,7 @@ def test_officer_with_a_keystore(cli: Cli, tmp_path: Path) -> None:
     cli.ok("project", "add", "KEYS-1", "--agency", "KEYS", "--fiscal-year", "2568", "--budget", "100", "--name", "x")
     from ledger.rpc import JsonRpc
 
-    JsonRpc(get_settings().rpc_url).request("anvil_setBalance", [address, hex(10**20)])
+    JsonRpc(get_settings().rpc_url).call("anvil_setBalance", [address, hex(10**20)])
     cli.as_key(None)
     cli.monkeypatch.setenv("GOVLEDGER_KEYSTORE", str(keystore))
     code, out, err = cli("disburse", "add", "KEYS-1", "10", "--payee", "P", "--voucher", "K1")
