@@ -3,7 +3,6 @@
 IndexerError
  ├── DecodeError            a log from our contract that cannot be decoded (never skipped)
  │    └── UnknownEventError the log's topic0 is none of our events
- ├── MirrorBoundError       a value is beyond what the mirror stores (amounts > 2**63 - 1 satang)
  ├── DatabaseError          the mirror database is unreachable, unmigrated or inconsistent
  ├── ChainChangedError      the node's chain changed under a fetch (retried internally)
  ├── GapError               the events fetched do not continue the mirror's ledger sequence
@@ -29,10 +28,6 @@ class DecodeError(IndexerError):
 
 class UnknownEventError(DecodeError):
     """A log's topic0 matches none of the GovLedger events."""
-
-
-class MirrorBoundError(IndexerError):
-    """A value does not fit the mirror's columns (BIGINT satang)."""
 
 
 class DatabaseError(IndexerError):

@@ -50,6 +50,7 @@ from ledger.values import (
     RecordedDisbursement,
     RequestState,
     TxResult,
+    within_cap,
 )
 
 # --------------------------------------------------------------------------- the node's revert data
@@ -666,7 +667,8 @@ class LedgerClient:
         ]
 
     def amend_allocation(self, project: str, new_allocation: int, reason: str) -> TxResult:
-        return self.transact("amendAllocation", encode_code(project, "project code"), new_allocation, reason)
+        allocation = within_cap(new_allocation, f"allocation of project {project}")
+        return self.transact("amendAllocation", encode_code(project, "project code"), allocation, reason)
 
     def set_service_role(self, service: str, role: int, agency: str, granted: bool = True) -> TxResult:
         return self.transact(

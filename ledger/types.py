@@ -20,6 +20,12 @@ from ledger.errors import LedgerError
 BANGKOK = ZoneInfo("Asia/Bangkok")
 BE_OFFSET = 543  # Buddhist Era year = Gregorian year + 543
 
+# The mirror's money columns are signed 64-bit (SQLite INTEGER, PostgreSQL BIGINT).
+MAX_SATANG = 2**63 - 1
+# The contract's cap on an allocation (BudgetLedger._MAX_ALLOCATION): 100 trillion baht, about
+# 30 times Thailand's whole annual budget, so that 922 projects at the cap still sum in MAX_SATANG.
+MAX_ALLOCATION = 10**16
+
 _CODE = re.compile(r"[A-Za-z0-9._/-]{1,32}")
 # Digits with optional thousands separators, then at most two decimals, then an optional unit.
 _BAHT = re.compile(r"(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]*))?")
@@ -195,7 +201,14 @@ def encode_tracking(text: str) -> bytes:
 
 
 def decode_tracking(raw: bytes) -> str:
-    """The printed form of an on-chain tracking code."""
+    """The printed form of an on-chain tracking code.
+
+    A bytes32 whose low 12 bytes are not zero is no tracking code (the contract refuses it
+    now; older deployments did not): it comes back as the 0x-hex of all 32 bytes, so that no
+    two on-chain values print alike.
+    """
+    if len(raw) != 32 or any(raw[TRACKING_BYTES:]):
+        return "0x" + raw.hex()
     number = int.from_bytes(raw[:TRACKING_BYTES], "big")
     chars = "".join(_CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(32)))
     return "-".join(chars[i : i + 4] for i in range(0, 32, 4))

@@ -6,9 +6,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.types import ValueFormatError, canonical_voucher, encode_code, encode_tracking, parse_baht, parse_hash
+from ledger.types import (
+    MAX_ALLOCATION,
+    ValueFormatError,
+    canonical_voucher,
+    encode_code,
+    encode_tracking,
+    format_baht,
+    parse_baht,
+    parse_hash,
+)
 
 ZERO32 = b"\0" * 32
+
+
+def within_cap(satang: int, what: str) -> int:
+    """Refuse, before sending, an amount the contract caps (and the mirror could not hold)."""
+    if not 0 <= satang <= MAX_ALLOCATION:
+        raise ValueFormatError(
+            f"{what} {format_baht(satang)} baht is outside 0 to {format_baht(MAX_ALLOCATION)} baht, the ledger's cap"
+        )
+    return satang
 
 
 @dataclass(frozen=True)
@@ -26,7 +44,7 @@ class ProjectSpec:
             encode_code(self.code, "project code"),
             encode_code(self.agency, "agency code"),
             self.fiscal_year,
-            self.allocation,
+            within_cap(self.allocation, f"allocation of project {self.code}"),
             self.name,
         )
 
@@ -44,8 +62,9 @@ class Disbursement:
 
     def __post_init__(self) -> None:
         # What the contract's struct can hold; ``from_text`` refuses typed values more precisely.
-        if not 0 < self.amount < 2**256:
+        if self.amount <= 0:
             raise ValueFormatError(f"amount of voucher {self.voucher} must be positive")
+        within_cap(self.amount, f"amount of voucher {self.voucher}")
         if self.document_hash is not None and len(self.document_hash) != 32:
             raise ValueFormatError("a document hash is 32 bytes")
 

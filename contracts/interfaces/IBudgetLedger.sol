@@ -74,6 +74,9 @@ interface IBudgetLedger {
     );
 
     error FiscalYearInvalid(uint16 fiscalYear);
+    /// @notice Above 10^16 satang (100 trillion baht, about 30 times Thailand's whole annual
+    ///         budget). The cap keeps every amount, and the sum of many, inside the public
+    ///         mirror's 64-bit columns (2^63 - 1 satang), so no accepted entry can stop it.
     error AllocationTooLarge(uint256 allocation);
     error ProjectAlreadyRegistered(bytes32 projectCode);
     error ProjectUnknown(bytes32 projectCode);
