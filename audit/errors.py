@@ -8,7 +8,7 @@ AuditError                  (a LedgerError, so the CLI prints it as one line)
  ├── ReplayError            the events break a ledger rule or the running head
  ├── MirrorError            the mirror differs from the one rebuilt from the bundle
  ├── ProofError             a citizen proof does not verify
- └── SourceError            the JSON-RPC node or the API could not be read
+ └── SourceError            the API could not be read
 """
 
 from __future__ import annotations
@@ -49,4 +49,4 @@ class ProofError(AuditError):
 
 
 class SourceError(AuditError):
-    """The JSON-RPC node or the API could not be read."""
+    """The API could not be read (a JSON-RPC node failing is ``ledger.errors.RpcError``)."""

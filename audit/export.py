@@ -19,9 +19,10 @@ from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
 from audit.bundle import DATA_FILES, HEADERS, LOGS, RECEIPTS, Manifest, write_manifest
-from audit.errors import BundleError, HeaderError, ReceiptError, SourceError
+from audit.errors import BundleError, HeaderError, ReceiptError
 from audit.headers import check_header, header_from_block
 from audit.receipts import bloom_contains, encode_receipt, receipt_from_rpc, receipts_root
+from ledger.errors import RpcError
 
 PROGRESS = "export-progress.json"
 LEDGER_HEAD_CALL = "0x" + keccak(b"ledgerHead()")[:4].hex()
@@ -48,7 +49,7 @@ def state_head_at(source: Any, address: str, block: int) -> tuple[int, str] | No
     comes from headers, receipts and logs, which every node keeps."""
     try:
         return ledger_head_at(source, address, block)
-    except SourceError:
+    except RpcError:
         return None
 
 
@@ -183,7 +184,7 @@ def code_at(source: Any, address: str, block: int) -> str:
     compares it with the sources either way."""
     try:
         return str(source.call("eth_getCode", [address, hex(block)]))
-    except SourceError:
+    except RpcError:
         return str(source.call("eth_getCode", [address, "latest"]))
 
 

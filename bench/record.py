@@ -36,9 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from ledger import node  # noqa: E402
 from ledger.artifacts import load_artifact  # noqa: E402
-from ledger.client import Disbursement, HttpTransport, LedgerClient, ProjectSpec  # noqa: E402
+from ledger.client import LedgerClient  # noqa: E402
 from ledger.deploy import deploy_with_client  # noqa: E402
 from ledger.importer import import_disbursements, write_disbursement_csv  # noqa: E402
+from ledger.rpc import JsonRpc  # noqa: E402
+from ledger.values import Disbursement, ProjectSpec  # noqa: E402
 
 # anvil's public development keys 0 (registrar) and 1, 2 (recorders).
 REGISTRAR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -52,7 +54,7 @@ def emit(**fields: object) -> None:
 
 
 def setup(url: str) -> tuple[LedgerClient, LedgerClient, LedgerClient]:
-    admin = LedgerClient(HttpTransport(url), None, Account.from_key(REGISTRAR_KEY))
+    admin = LedgerClient(JsonRpc(url), None, Account.from_key(REGISTRAR_KEY))
     deployment = deploy_with_client(admin)
     admin.register_agency("BENCH", "หน่วยทดสอบ")
     admin.register_agency("BASE", "หน่วยเปรียบเทียบ")
@@ -64,7 +66,7 @@ def setup(url: str) -> tuple[LedgerClient, LedgerClient, LedgerClient]:
         + [ProjectSpec(f"BASE-{i:03d}", "BASE", 2568, 10**15, f"โครงการ {i}") for i in range(PROJECTS)]
     )
     mk = lambda account: LedgerClient(  # noqa: E731
-        HttpTransport(url), deployment.address, account, deploy_block=deployment.deploy_block
+        JsonRpc(url), deployment.address, account, deploy_block=deployment.deploy_block
     )
     return admin, mk(recorder), mk(baseline)
 

@@ -4,14 +4,18 @@ IndexerError
  ├── DecodeError            a log from our contract that cannot be decoded (never skipped)
  │    └── UnknownEventError the log's topic0 is none of our events
  ├── DatabaseError          the mirror database is unreachable, unmigrated or inconsistent
- ├── RpcError               the node kept failing after every retry, or answered nonsense
  ├── ChainChangedError      the node's chain changed under a fetch (retried internally)
  ├── GapError               the events fetched do not continue the mirror's ledger sequence
  ├── ReorgTooDeepError      a reorg deeper than the configured window; nothing was changed
  └── WrongChainError        the node or database belongs to another chain or deployment
+
+The node failing (it kept failing after every retry, or answered nonsense) is the JSON-RPC
+layer's one error, ``ledger.errors.RpcError``, re-exported here.
 """
 
 from __future__ import annotations
+
+from ledger.errors import RpcError as RpcError  # the shared layer's error, raised by the indexer too
 
 
 class IndexerError(Exception):
@@ -28,10 +32,6 @@ class UnknownEventError(DecodeError):
 
 class DatabaseError(IndexerError):
     """The mirror database cannot be used."""
-
-
-class RpcError(IndexerError):
-    """The JSON-RPC node failed after every retry or answered something malformed."""
 
 
 class ChainChangedError(IndexerError):

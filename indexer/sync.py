@@ -42,8 +42,9 @@ from indexer.errors import (
     WrongChainError,
 )
 from indexer.handlers import BatchWriter, apply_events
-from indexer.rpc import JsonRpcError, RpcClient
+from indexer.rpc import RpcClient
 from ledger.deployment import Deployment
+from ledger.rpc import too_many_results
 
 log = logging.getLogger("govledger.indexer.sync")
 
@@ -152,12 +153,12 @@ class Fetcher:
         )
         answers = self.rpc.batch(calls)
         logs = answers[-1]
-        if isinstance(logs, JsonRpcError):
-            if logs.too_many_results:
+        if isinstance(logs, RpcError):
+            if too_many_results(logs):
                 raise RangeTooLargeError(str(logs))
             raise logs
         for answer in answers[:-1]:
-            if isinstance(answer, JsonRpcError):
+            if isinstance(answer, RpcError):
                 raise answer
         end_header = answers[-2]
         prev_header = answers[0] if with_prev else None

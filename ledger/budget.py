@@ -51,9 +51,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from ledger.client import LedgerClient, ProjectSpec
+from ledger.client import LedgerClient
 from ledger.errors import ImportFileError
 from ledger.types import BE_OFFSET, ValueFormatError, ascii_digits, check_text
+from ledger.values import ProjectSpec
 
 REQUIRED = (
     "ITEM_ID",

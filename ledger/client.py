@@ -17,142 +17,43 @@ A transaction that reverts or never mines is reported with its hash.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-import httpx
-import orjson
-from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from ledger import errors
+from ledger.abi import ContractAbi
 from ledger.artifacts import load_artifact
 from ledger.deployment import Deployment, load_deployment
 from ledger.errors import (
     ChainMismatchError,
-    ContractError,
     DisbursementUnknownError,
     LedgerError,
     RpcError,
     TransactionRevertedError,
     TransactionTimeoutError,
 )
+from ledger.refusals import ROLES, describe_refusal
+from ledger.rpc import JsonRpc
 from ledger.settings import Settings
-from ledger.types import (
-    MAX_ALLOCATION,
-    ValueFormatError,
-    decode_code,
-    decode_tracking,
-    encode_code,
-    encode_tracking,
-    format_baht,
+from ledger.types import decode_code, encode_code, encode_tracking
+from ledger.values import (
+    ZERO32,
+    Disbursement,
+    DisbursementState,
+    ProjectSpec,
+    ProjectState,
+    RecordedDisbursement,
+    RequestState,
+    TxResult,
+    within_cap,
 )
 
-ZERO32 = b"\0" * 32
-
-
-# --------------------------------------------------------------------------- ABI codec
-
-
-def _type_string(param: dict[str, Any]) -> str:
-    kind = param["type"]
-    if kind.startswith("tuple"):
-        inner = ",".join(_type_string(c) for c in param["components"])
-        return f"({inner}){kind[5:]}"
-    return str(kind)
-
-
-@dataclass(frozen=True)
-class AbiItem:
-    name: str
-    selector: bytes
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class AbiEvent:
-    name: str
-    topic0: bytes
-    indexed: tuple[str, ...]
-    data: tuple[str, ...]
-    data_names: tuple[str, ...]
-
-
-class ContractAbi:
-    """Encoders and decoders built once from the artifact ABI (eth-abi directly: it is fast)."""
-
-    def __init__(self, abi: list[dict[str, Any]]) -> None:
-        self.functions: dict[str, AbiItem] = {}
-        self.errors: dict[bytes, AbiItem] = {}
-        self.events: dict[str, AbiEvent] = {}
-        for entry in abi:
-            kind = entry["type"]
-            if kind in ("function", "error"):
-                inputs = tuple(_type_string(p) for p in entry.get("inputs", []))
-                signature = f"{entry['name']}({','.join(inputs)})"
-                item = AbiItem(
-                    entry["name"],
-                    bytes(keccak(text=signature))[:4],
-                    inputs,
-                    tuple(_type_string(p) for p in entry.get("outputs", [])),
-                )
-                if kind == "function":
-                    self.functions[item.name] = item
-                else:
-                    self.errors[item.selector] = item
-            elif kind == "event":
-                params = entry["inputs"]
-                types = ",".join(_type_string(p) for p in params)
-                self.events[entry["name"]] = AbiEvent(
-                    entry["name"],
-                    bytes(keccak(text=f"{entry['name']}({types})")),
-                    tuple(_type_string(p) for p in params if p["indexed"]),
-                    tuple(_type_string(p) for p in params if not p["indexed"]),
-                    tuple(p["name"] for p in params if not p["indexed"]),
-                )
-
-    def encode(self, name: str, *args: Any) -> bytes:
-        item = self.functions[name]
-        return item.selector + abi_encode(list(item.inputs), list(args))
-
-    def decode_output(self, name: str, data: bytes) -> tuple[Any, ...]:
-        return tuple(abi_decode(list(self.functions[name].outputs), data))
-
-    def decode_error(self, data: bytes) -> tuple[str, tuple[Any, ...]] | None:
-        item = self.errors.get(data[:4])
-        if item is None:
-            return None
-        try:
-            return item.name, tuple(abi_decode(list(item.inputs), data[4:]))
-        except Exception:  # eth-abi raises several decoding errors; any of them means "not ours"
-            return None
-
-
-# --------------------------------------------------------------------------- transport
-
-
-class RpcRevert(Exception):
-    """A JSON-RPC call reverted; ``data`` is the raw revert data (may be empty)."""
-
-    def __init__(self, data: bytes, message: str) -> None:
-        super().__init__(message)
-        self.data = data
-
-
-class Transport(Protocol):
-    """Standard JSON-RPC: one call, or several in one JSON-RPC batch."""
-
-    def request(self, method: str, params: list[Any]) -> Any: ...
-
-    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-        """Results in order; a failed call's slot holds its exception (RpcRevert or RpcError)."""
-        ...
+# --------------------------------------------------------------------------- the node's revert data
 
 
 def _revert_data(data: Any) -> str | None:
@@ -181,76 +82,18 @@ def _revert_data(data: Any) -> str | None:
     return None
 
 
-def _error_from_response(error: dict[str, Any], method: str) -> Exception:
-    data = _revert_data(error.get("data"))
-    message = str(error.get("message", "unknown error"))
+def _revert(error: RpcError) -> bytes | None:
+    """The revert data of a node's error, or None when the error is not a revert."""
+    data = _revert_data(error.data)
     if data is not None:
         try:
-            return RpcRevert(bytes.fromhex(data[2:]), message)
+            return bytes.fromhex(data[2:])
         except ValueError:
             pass
     # Code 3 is "execution reverted" in the Ethereum JSON-RPC spec; no data means no reason.
-    if error.get("code") == 3:
-        return RpcRevert(b"", message)
-    return RpcError(f"{method} failed: {message}")
-
-
-class HttpTransport:
-    """JSON-RPC over HTTP with httpx and orjson (web3's formatting costs more than the node)."""
-
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
-        self.url = url
-        self._client = httpx.Client(timeout=timeout, headers={"Content-Type": "application/json"})
-        self._ids = itertools.count(1)
-
-    def _post(self, body: Any) -> Any:
-        try:
-            response = self._client.post(self.url, content=orjson.dumps(body))
-        except httpx.HTTPError as exc:
-            raise RpcError(
-                f"cannot reach the chain at {self.url} ({exc.__class__.__name__}); is the node running?"
-            ) from None
-        if response.status_code != 200:
-            raise RpcError(f"the chain at {self.url} answered HTTP {response.status_code}")
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise RpcError(f"the chain at {self.url} answered something that is not JSON") from None
-
-    def request(self, method: str, params: list[Any]) -> Any:
-        reply = self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params})
-        if not isinstance(reply, dict):
-            raise RpcError(f"{method}: malformed JSON-RPC reply")
-        if "error" in reply:
-            raise _error_from_response(reply["error"], method)
-        return reply.get("result")
-
-    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-        if not calls:
-            return []
-        first = next(self._ids)
-        body = [{"jsonrpc": "2.0", "id": first + i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
-        for _ in calls[1:]:
-            next(self._ids)
-        replies = self._post(body)
-        if not isinstance(replies, list):
-            if isinstance(replies, dict) and "error" in replies:
-                raise _error_from_response(replies["error"], "batch")
-            raise RpcError("the node does not support JSON-RPC batches")
-        by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}
-        results: list[Any] = []
-        for i, (method, _) in enumerate(calls):
-            reply = by_id.get(first + i)
-            if reply is None:
-                results.append(RpcError(f"{method}: no reply in the batch"))
-            elif "error" in reply:
-                results.append(_error_from_response(reply["error"], method))
-            else:
-                results.append(reply.get("result"))
-        return results
-
-    def close(self) -> None:
-        self._client.close()
+    if error.code == 3:
+        return b""
+    return None
 
 
 def _hex(value: int) -> str:
@@ -261,251 +104,11 @@ def _int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-# --------------------------------------------------------------------------- typed values
-
-
-def _within_cap(satang: int, what: str) -> int:
-    """Refuse, before sending, an amount the contract caps (and the mirror could not hold)."""
-    if not 0 <= satang <= MAX_ALLOCATION:
-        raise ValueFormatError(
-            f"{what} {format_baht(satang)} baht is outside 0 to {format_baht(MAX_ALLOCATION)} baht, the ledger's cap"
-        )
-    return satang
-
-
-@dataclass(frozen=True)
-class ProjectSpec:
-    """A project to register: codes as text, allocation in satang."""
-
-    code: str
-    agency: str
-    fiscal_year: int
-    allocation: int
-    name: str
-
-    def to_abi(self) -> tuple[Any, ...]:
-        return (
-            encode_code(self.code, "project code"),
-            encode_code(self.agency, "agency code"),
-            self.fiscal_year,
-            _within_cap(self.allocation, f"allocation of project {self.code}"),
-            self.name,
-        )
-
-
-@dataclass(frozen=True)
-class Disbursement:
-    """One payment: project and voucher codes as text, amount in satang, hashes as 32 bytes."""
-
-    project: str
-    amount: int
-    payee: str
-    voucher: str
-    document_hash: bytes | None = None
-    request: str | None = None  # tracking code as printed
-
-    def to_abi(self) -> tuple[Any, ...]:
-        return (
-            encode_code(self.project, "project code"),
-            encode_code(self.voucher, "voucher"),
-            _within_cap(self.amount, f"amount of voucher {self.voucher}"),
-            encode_code(self.payee, "payee"),
-            self.document_hash or ZERO32,
-            encode_tracking(self.request) if self.request else ZERO32,
-        )
-
-    def to_words(self) -> bytes:
-        """The struct's ABI encoding: six static 32-byte words (what ``to_abi`` encodes to)."""
-        if self.amount <= 0:
-            raise ValueFormatError(f"amount of voucher {self.voucher} must be positive")
-        _within_cap(self.amount, f"amount of voucher {self.voucher}")
-        document = self.document_hash or ZERO32
-        if len(document) != 32:
-            raise ValueFormatError("a document hash is 32 bytes")
-        return b"".join(
-            (
-                encode_code(self.project, "project code"),
-                encode_code(self.voucher, "voucher"),
-                self.amount.to_bytes(32, "big"),
-                encode_code(self.payee, "payee"),
-                document,
-                encode_tracking(self.request) if self.request else ZERO32,
-            )
-        )
-
-
-@dataclass(frozen=True)
-class ProjectState:
-    code: str
-    agency: str
-    fiscal_year: int
-    allocation: int
-    net_disbursed: int
-
-    @property
-    def remaining(self) -> int:
-        return self.allocation - self.net_disbursed
-
-
-@dataclass(frozen=True)
-class DisbursementState:
-    seq: int
-    project: str
-    amount: int
-    reversed: bool
-
-
-@dataclass(frozen=True)
-class RecordedDisbursement:
-    """A DisbursementRecorded event, found by its seq (the disbursement's public id)."""
-
-    seq: int
-    project: str
-    agency: str
-    voucher: str
-    amount: int
-    payee: str
-    tx_hash: str
-    block_number: int
-    document_hash: bytes = ZERO32
-    request: bytes = ZERO32  # tracking code as stored (decode_tracking prints it)
-
-
-@dataclass(frozen=True)
-class RequestState:
-    tracking_code: str
-    service: str
-    agency: str
-    state: int
-
-
-@dataclass
-class TxResult:
-    """A mined, successful transaction and the ledger seqs it produced."""
-
-    tx_hash: str
-    block_number: int
-    gas_used: int
-    seqs: list[int] = field(default_factory=list)
-    contract_address: str | None = None
-
-
-# --------------------------------------------------------------------------- client
-
-
-def _describe(name: str, values: tuple[Any, ...]) -> tuple[type[ContractError], str]:
-    """The exception class and one-line message for a decoded custom error."""
-    code = decode_code
-    # eth-abi decodes addresses in lower case; people compare them in checksum form.
-    v = tuple(
-        to_checksum_address(x) if isinstance(x, str) and len(x) == 42 and x.startswith("0x") else x for x in values
-    )
-    table: dict[str, tuple[type[ContractError], Callable[[], str]]] = {
-        "AccessControlUnauthorizedAccount": (
-            errors.AccessDeniedError,
-            lambda: f"key {v[0]} lacks the {ROLE_NAMES.get(bytes(v[1]), '0x' + bytes(v[1]).hex())} role",
-        ),
-        "AccessControlEnforcedDefaultAdminDelay": (
-            errors.AccessDeniedError,
-            lambda: f"the admin hand-over can be accepted only after its delay, from unix time {v[0]}",
-        ),
-        "AccessControlInvalidDefaultAdmin": (
-            errors.AccessDeniedError,
-            lambda: f"{v[0]} is not the pending admin; the current admin starts the hand-over first",
-        ),
-        "RecorderUnknown": (errors.AccessDeniedError, lambda: f"key {v[0]} is not a recorder of any agency"),
-        "EnforcedPause": (errors.LedgerPausedError, lambda: "the ledger is paused; ask a pauser to unpause it"),
-        "CodeMalformed": (errors.CodeMalformedError, lambda: f"code {code(v[0])} is malformed"),
-        "AgencyAlreadyRegistered": (errors.AgencyExistsError, lambda: f"agency {code(v[0])} is already registered"),
-        "AgencyUnknown": (errors.AgencyUnknownError, lambda: f"agency {code(v[0])} is not registered"),
-        "RecorderAlreadyAssigned": (
-            errors.RecorderAssignedError,
-            lambda: f"key {v[0]} already records for agency {code(v[1])}",
-        ),
-        "RecorderNotAssigned": (
-            errors.RecorderNotAssignedError,
-            lambda: f"key {v[0]} does not record for agency {code(v[1])}",
-        ),
-        "ProjectAlreadyRegistered": (errors.ProjectExistsError, lambda: f"project {code(v[0])} is already registered"),
-        "ProjectUnknown": (errors.ProjectUnknownError, lambda: f"project {code(v[0])} is not registered"),
-        "ProjectNotOwned": (
-            errors.ProjectNotOwnedError,
-            lambda: f"project {code(v[0])} belongs to agency {code(v[1])}, not to {code(v[2])}",
-        ),
-        "DisbursementOverBudget": (
-            errors.OverBudgetError,
-            lambda: (
-                f"over budget: project {code(v[0])} has {format_baht(v[1])} baht remaining, "
-                f"{format_baht(v[2])} requested"
-            ),
-        ),
-        "VoucherAlreadyUsed": (
-            errors.VoucherUsedError,
-            lambda: f"voucher {code(v[1])} is already recorded for agency {code(v[0])}",
-        ),
-        "DisbursementUnknown": (
-            errors.DisbursementUnknownError,
-            lambda: f"agency {code(v[0])} has no disbursement with voucher {code(v[1])}",
-        ),
-        "DisbursementAlreadyReversed": (
-            errors.AlreadyReversedError,
-            lambda: f"the disbursement with voucher {code(v[1])} of agency {code(v[0])} is already reversed",
-        ),
-        "DisbursementAmountZero": (
-            ContractError,
-            lambda: f"amount of voucher {code(v[1])} on project {code(v[0])} is zero",
-        ),
-        "AllocationBelowDisbursed": (
-            ContractError,
-            lambda: (
-                f"project {code(v[0])} has {format_baht(v[1])} baht disbursed; "
-                f"the allocation cannot go down to {format_baht(v[2])}"
-            ),
-        ),
-        "RequestUnknown": (
-            errors.RequestUnknownError,
-            lambda: f"no request with tracking code {decode_tracking(v[0])}",
-        ),
-        "LinkedRequestUnknown": (
-            errors.RequestUnknownError,
-            lambda: f"the linked request {decode_tracking(v[0])} does not exist",
-        ),
-        "TransitionNotAllowed": (
-            errors.TransitionError,
-            lambda: f"request {decode_tracking(v[0])}: transition {v[1]} -> {v[2]} is not in the service table",
-        ),
-        "TransitionRoleMissing": (
-            errors.TransitionError,
-            lambda: f"request {decode_tracking(v[0])}: agency {code(v[2])} does not hold role {v[1]} for this step",
-        ),
-        "FiscalYearInvalid": (ContractError, lambda: f"fiscal year {v[0]} is not a B.E. year in 2500..2700"),
-        "AllocationTooLarge": (ContractError, lambda: f"allocation {v[0]} satang is too large"),
-        "ReasonMissing": (ContractError, lambda: "a reason is required"),
-        "BatchEmpty": (ContractError, lambda: "the batch is empty"),
-        "VoucherMissing": (ContractError, lambda: "the voucher is empty"),
-        "RecorderAddressZero": (ContractError, lambda: "the recorder address is zero"),
-        "ServiceUnknown": (ContractError, lambda: f"service {code(v[0])} is not defined"),
-        "ServiceAlreadyDefined": (ContractError, lambda: f"service {code(v[0])} is already defined"),
-        "ServiceRoleUnknown": (ContractError, lambda: f"service {code(v[0])} has no grantable role {v[1]}"),
-        "RequestAlreadyOpened": (ContractError, lambda: f"request {decode_tracking(v[0])} is already open"),
-    }
-    cls, message = table.get(name, (ContractError, lambda: f"the contract refused: {name}{tuple(v)!r}"))
-    return cls, message()
-
-
-ROLE_NAMES = {
-    bytes(keccak(text="REGISTRAR_ROLE")): "registrar",
-    bytes(keccak(text="PAUSER_ROLE")): "pauser",
-    ZERO32: "admin",
-}
-ROLES = {name: role for role, name in ROLE_NAMES.items()}
-
-
 class LedgerClient:
     """Calls and transactions of one GovLedger deployment, signed by one local account.
 
     Args:
-        transport: JSON-RPC transport (``HttpTransport`` for a node URL).
+        transport: the node (``JsonRpc`` for a node URL; anything with its ``call`` and ``batch``).
         address: the contract address (None before deploying).
         account: the signing account; reads work without one.
         chain_id: checked against the node when given (a deployment is tied to its chain).
@@ -518,7 +121,7 @@ class LedgerClient:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: JsonRpc,
         address: str | None,
         account: LocalAccount | None = None,
         *,
@@ -534,7 +137,7 @@ class LedgerClient:
         self.deploy_block = deploy_block
         self.timeout = timeout
         self.poll_interval = poll_interval
-        node_chain = _int(transport.request("eth_chainId", []))
+        node_chain = _int(self._rpc("eth_chainId", []))
         if chain_id is not None and chain_id != node_chain:
             raise ChainMismatchError(
                 f"the node serves chain {node_chain}, the deployment is on chain {chain_id}; check GOVLEDGER_RPC_URL"
@@ -562,7 +165,7 @@ class LedgerClient:
         from ledger.keys import load_account, warn_stderr
 
         deployment = deployment or load_deployment(settings.deployment)
-        transport = HttpTransport(settings.rpc_url)
+        transport = cls.node(settings.rpc_url)
         client = cls(
             transport, deployment.address, None, chain_id=deployment.chain_id, deploy_block=deployment.deploy_block
         )
@@ -571,6 +174,12 @@ class LedgerClient:
                 settings, chain_id=client.chain_id, allow_dev_key=allow_dev_key, warn=warn or warn_stderr
             )
         return client
+
+    @staticmethod
+    def node(url: str) -> JsonRpc:
+        """The node as a command reaches it: few attempts, since a person waits for the answer
+        and a send is not retried blindly for long."""
+        return JsonRpc(url, timeout=60.0, attempts=3)
 
     @property
     def sender(self) -> str:
@@ -591,16 +200,23 @@ class LedgerClient:
                 raise TransactionRevertedError(f"{detail}; transaction {tx_hash}", tx_hash)
             raise LedgerError(detail)
         name, values = decoded
-        cls, message = _describe(name, values)
+        cls, message = describe_refusal(name, values)
         if tx_hash:
             message += f" (transaction {tx_hash})"
         raise cls(message, name, values, tx_hash)
 
     def _rpc(self, method: str, params: list[Any], what: str = "call") -> Any:
         try:
-            return self.transport.request(method, params)
-        except RpcRevert as exc:
-            self._raise_revert(exc.data, None, what)
+            return self.transport.call(method, params)
+        except RpcError as exc:
+            self._raise_error(exc, None, what)
+
+    def _raise_error(self, error: RpcError, tx_hash: str | None, what: str) -> None:
+        """Raise a node's error: decoded when it is a revert, as the node's error otherwise."""
+        data = _revert(error)
+        if data is not None:
+            self._raise_revert(data, tx_hash, what)
+        raise error
 
     # ------------------------------------------------------------------ reads
 
@@ -623,10 +239,8 @@ class LedgerClient:
                 for n, a in part
             ]
             for (name, _), result in zip(part, self.transport.batch(requests), strict=True):
-                if isinstance(result, RpcRevert):
-                    self._raise_revert(result.data, None, name)
-                if isinstance(result, Exception):
-                    raise result
+                if isinstance(result, RpcError):
+                    self._raise_error(result, None, name)
                 out.append(self.abi.decode_output(name, bytes.fromhex(result[2:])))
         return out
 
@@ -683,14 +297,13 @@ class LedgerClient:
                 for c in part
             ]
             for code, result in zip(part, self.transport.batch(requests), strict=True):
-                if isinstance(result, RpcRevert):
-                    decoded = self.abi.decode_error(result.data)
+                if isinstance(result, RpcError):
+                    data = _revert(result)
+                    decoded = self.abi.decode_error(data) if data is not None else None
                     if decoded and decoded[0] == "ProjectUnknown":
                         out[code] = None
                         continue
-                    self._raise_revert(result.data, None, "project")
-                if isinstance(result, Exception):
-                    raise result
+                    self._raise_error(result, None, "project")
                 agency, year, allocation, net = self.abi.decode_output("project", bytes.fromhex(result[2:]))
                 out[code] = ProjectState(code, decode_code(bytes(agency)), int(year), int(allocation), int(net))
         return out
@@ -721,10 +334,8 @@ class LedgerClient:
                 for v in part
             ]
             for voucher, result in zip(part, self.transport.batch(requests), strict=True):
-                if isinstance(result, RpcRevert):
-                    self._raise_revert(result.data, None, "disbursement")
-                if isinstance(result, Exception):
-                    raise result
+                if isinstance(result, RpcError):
+                    self._raise_error(result, None, "disbursement")
                 # seq | projectCode | amount | reversed, one 64-hex-digit word each after "0x".
                 seq = int(result[2:66], 16)
                 out[voucher] = (
@@ -830,8 +441,8 @@ class LedgerClient:
         if base_fee is None:  # a chain without EIP-1559 (e.g. a free-gas consortium)
             return {"gasPrice": _int(self._rpc("eth_gasPrice", []))}
         try:
-            tip = _int(self.transport.request("eth_maxPriorityFeePerGas", []))
-        except (RpcError, RpcRevert):
+            tip = _int(self.transport.call("eth_maxPriorityFeePerGas", []))
+        except RpcError:
             tip = 0
         # Twice the base fee absorbs several full blocks in a row (each may raise it 12.5%).
         return {"maxFeePerGas": 2 * _int(base_fee) + tip, "maxPriorityFeePerGas": tip}
@@ -864,11 +475,12 @@ class LedgerClient:
     def _send_signed(self, raws: list[tuple[str, str]]) -> None:
         results = self.transport.batch([("eth_sendRawTransaction", [raw]) for raw, _ in raws])
         for (_, tx_hash), result in zip(raws, results, strict=True):
-            if isinstance(result, Exception):
+            if isinstance(result, RpcError):
                 # The local nonce may now have a gap; read it again next time.
                 self._nonce = None
-                if isinstance(result, RpcRevert):
-                    self._raise_revert(result.data, tx_hash, "transaction")
+                data = _revert(result)
+                if data is not None:
+                    self._raise_revert(data, tx_hash, "transaction")
                 raise RpcError(f"the node refused transaction {tx_hash}: {result}")
 
     def _await(self, pending: list[tuple[str, dict[str, Any]]], *, check: bool = True) -> list[dict[str, Any]]:
@@ -919,9 +531,12 @@ class LedgerClient:
             call["to"] = tx["to"]
         parent = _hex(_int(receipt["blockNumber"]) - 1)
         try:
-            self.transport.request("eth_call", [call, parent])
-        except RpcRevert as exc:
-            self._raise_revert(exc.data, tx_hash, "transaction")
+            self.transport.call("eth_call", [call, parent])
+        except RpcError as exc:
+            data = _revert(exc)
+            if data is None:
+                raise
+            self._raise_revert(data, tx_hash, "transaction")
         raise TransactionRevertedError(f"transaction {tx_hash} reverted (the replay did not reproduce why)", tx_hash)
 
     def _result(self, receipt: dict[str, Any]) -> TxResult:
@@ -1052,7 +667,7 @@ class LedgerClient:
         ]
 
     def amend_allocation(self, project: str, new_allocation: int, reason: str) -> TxResult:
-        allocation = _within_cap(new_allocation, f"allocation of project {project}")
+        allocation = within_cap(new_allocation, f"allocation of project {project}")
         return self.transact("amendAllocation", encode_code(project, "project code"), allocation, reason)
 
     def set_service_role(self, service: str, role: int, agency: str, granted: bool = True) -> TxResult:

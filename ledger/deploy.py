@@ -39,7 +39,7 @@ def deploy_with_client(client: Any, *, admin_delay: int = 0) -> Deployment:
     result = client.deploy(admin_delay=admin_delay)
     for definition in DEFAULT_SERVICES:
         client.define_service(definition)
-    block = client.transport.request("eth_getBlockByNumber", [hex(result.block_number), False])
+    block = client.transport.call("eth_getBlockByNumber", [hex(result.block_number), False])
     artifact = load_artifact()
     return Deployment(
         chain_id=client.chain_id,

@@ -10,7 +10,7 @@ LedgerError
  ├── DeploymentExistsError     a live deployment is recorded; `govledger deploy --force` replaces it
  ├── ImportFileError           a CSV file cannot be read at all (missing, wrong header, not UTF-8)
  ├── InputError                a command-line value is invalid (printed as one line by `govledger`)
- ├── RpcError                  the chain could not be reached or answered with a JSON-RPC error
+ ├── RpcError                  (rpc.py) the node failed: unreachable, kept failing, or a JSON-RPC error
  │    └── ChainMismatchError   the node's chain id is not the deployment's
  ├── TransactionError          a sent transaction failed; always carries its hash
  │    ├── TransactionTimeoutError    it was not mined in time
@@ -75,7 +75,27 @@ class InputError(LedgerError, ValueError):
 
 
 class RpcError(LedgerError):
-    """The chain could not be reached, or answered a JSON-RPC error that is not a revert."""
+    """The node failed: it could not be reached, kept failing after every retry, answered
+    something that is not JSON-RPC, or answered a JSON-RPC error object.
+
+    ``method`` is the JSON-RPC method (several, comma-separated, for a batch); ``code``,
+    ``message`` and ``data`` are the node's error object as sent (None when there was none).
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        method: str | None = None,
+        code: int | None = None,
+        message: str | None = None,
+        data: Any = None,
+    ) -> None:
+        super().__init__(text)
+        self.method = method
+        self.code = code
+        self.message = message
+        self.data = data
 
 
 class ChainMismatchError(RpcError):

@@ -36,19 +36,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ledger.client import ZERO32, Disbursement, LedgerClient, ProjectState, RecordedDisbursement
+from ledger.client import LedgerClient
 from ledger.errors import ContractError, ImportFileError, LedgerError, TransactionError
 from ledger.types import (
     ValueFormatError,
     ascii_digits,
-    canonical_voucher,
     decode_tracking,
-    encode_code,
     encode_tracking,
     format_baht,
-    parse_baht,
-    parse_hash,
 )
+from ledger.values import ZERO32, Disbursement, ProjectState, RecordedDisbursement
 
 HEADER = ("project_code", "amount", "payee", "voucher", "document_hash", "request", "paid_on")
 
@@ -131,22 +128,16 @@ def _parse(row: _Row) -> Disbursement:
         raise ValueFormatError(f"has {v['_width']} columns, expected {len(HEADER)}")
     if not v["project_code"]:
         raise ValueFormatError("project_code is empty")
-    encode_code(v["project_code"], "project code")
-    amount = parse_baht(v["amount"])
-    if amount <= 0:
-        raise ValueFormatError(f"amount {v['amount']!r} must be positive")
-    encode_code(v["payee"], "payee")
-    voucher = canonical_voucher(v["voucher"])
-    document = parse_hash(v["document_hash"], "document_hash") if v["document_hash"] else None
-    if v["request"]:
-        encode_tracking(v["request"])
+    disbursement = Disbursement.from_text(
+        v["project_code"], v["amount"], v["payee"], v["voucher"], v["document_hash"], v["request"]
+    )
     try:
         date.fromisoformat(ascii_digits(v["paid_on"], "paid_on"))
     except ValueError as exc:
         if isinstance(exc, ValueFormatError):
             raise
         raise ValueFormatError(f"paid_on {v['paid_on']!r} is not an ISO date like 2025-01-31") from None
-    return Disbursement(v["project_code"], amount, v["payee"], voucher, document, v["request"] or None)
+    return disbursement
 
 
 def _differences(chain: RecordedDisbursement, row: Disbursement) -> list[str]:

@@ -25,11 +25,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from ledger.budget import import_budget
-from ledger.client import Disbursement, HttpTransport, LedgerClient
+from ledger.client import LedgerClient
 from ledger.paths import PROJECT_ROOT
 from ledger.privacy import DEV_AGENCY_SECRET, applicant_commitment, new_salt
+from ledger.rpc import JsonRpc
 from ledger.services import COMPLAINT, STUDENT_LOAN
 from ledger.types import encode_code, new_tracking_code
+from ledger.values import Disbursement
 
 DEMO_BUDGET = PROJECT_ROOT / "ledger" / "data" / "fy2565-demo.csv"
 DEMO_FISCAL_YEAR = 2565
@@ -119,13 +121,13 @@ class Seeder:
         """One client (own connection, own nonces) per agency, so agencies can record in parallel."""
         if agency not in self._clients:
             self._clients[agency] = LedgerClient(
-                HttpTransport(self.rpc_url), self.admin.address, demo_key(agency), deploy_block=self.admin.deploy_block
+                JsonRpc(self.rpc_url), self.admin.address, demo_key(agency), deploy_block=self.admin.deploy_block
             )
         return self._clients[agency]
 
     def _advance_time(self, seconds: int) -> None:
         if self.time_travel:
-            self.admin.transport.request("evm_increaseTime", [seconds])
+            self.admin.transport.call("evm_increaseTime", [seconds])
 
     def _fund(self, addresses: list[str]) -> None:
         """Give each recorder gas money with plain value transfers from anvil's second dev account.
@@ -133,8 +135,8 @@ class Seeder:
         A separate funder keeps the admin client's local nonce untouched.
         """
         account = Account.from_key(FUNDER_KEY)
-        nonce = int(self.admin.transport.request("eth_getTransactionCount", [account.address, "pending"]), 16)
-        gas_price = int(self.admin.transport.request("eth_gasPrice", []), 16)
+        nonce = int(self.admin.transport.call("eth_getTransactionCount", [account.address, "pending"]), 16)
+        gas_price = int(self.admin.transport.call("eth_gasPrice", []), 16)
         hashes = []
         for i, address in enumerate(addresses):
             tx = {
@@ -146,9 +148,9 @@ class Seeder:
                 "chainId": self.admin.chain_id,
             }
             raw = account.sign_transaction(tx).raw_transaction
-            hashes.append(self.admin.transport.request("eth_sendRawTransaction", ["0x" + raw.hex()]))
+            hashes.append(self.admin.transport.call("eth_sendRawTransaction", ["0x" + raw.hex()]))
         for tx_hash in hashes:
-            while self.admin.transport.request("eth_getTransactionReceipt", [tx_hash]) is None:
+            while self.admin.transport.call("eth_getTransactionReceipt", [tx_hash]) is None:
                 time.sleep(0.02)
 
     # -- phases

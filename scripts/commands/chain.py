@@ -121,12 +121,12 @@ def deploy_command(
         govledger deploy
         GOVLEDGER_DEPLOYMENT=var/test.json govledger deploy --json
     """
-    from ledger.client import HttpTransport, LedgerClient
+    from ledger.client import LedgerClient
     from ledger.deploy import deploy_and_save
     from ledger.keys import load_account
 
     settings = settings_for(rpc_url, deployment)
-    client = LedgerClient(HttpTransport(settings.rpc_url), None)
+    client = LedgerClient(LedgerClient.node(settings.rpc_url), None)
     client.account = load_account(settings, chain_id=client.chain_id, allow_dev_key=True, warn=warn)
     result = deploy_and_save(client, settings.deployment, force=force)
     if as_json:

@@ -65,7 +65,7 @@ def demo(
     Example:  govledger demo            then open http://127.0.0.1:8000/
     """
     from indexer import sync
-    from ledger.client import HttpTransport, LedgerClient
+    from ledger.client import LedgerClient
     from ledger.deploy import deploy_and_save, live_deployment
     from ledger.keys import DEV_PRIVATE_KEY
     from ledger.seed import Seeder
@@ -75,7 +75,7 @@ def demo(
     try:
         from eth_account import Account
 
-        admin = LedgerClient(HttpTransport(settings.rpc_url), None, Account.from_key(DEV_PRIVATE_KEY))
+        admin = LedgerClient(LedgerClient.node(settings.rpc_url), None, Account.from_key(DEV_PRIVATE_KEY))
         if admin.chain_id != 31337:
             raise typer.BadParameter(f"the demo runs on a local development chain (31337), not chain {admin.chain_id}")
         deployment = live_deployment(settings.deployment, admin)

@@ -46,27 +46,19 @@ def add(
         govledger disburse add MOE-2568-001 250000.00 --payee 0105551234567 --voucher PV-2568-0042 \\
             --document invoice.pdf
     """
-    from ledger.client import Disbursement
-    from ledger.types import canonical_voucher, encode_code, encode_tracking, format_baht, parse_baht, parse_hash
+    from ledger.types import format_baht
+    from ledger.values import Disbursement
 
     if document is not None and document_hash is not None:
         raise InputError("give --document or --document-hash, not both")
-    satang = parse_baht(amount)
-    if satang <= 0:
-        raise InputError(f"{amount!r} must be more than zero")
-    encode_code(project, "project code")
-    encode_code(payee, "payee")
-    typed, voucher = voucher, canonical_voucher(voucher)
-    if request:
-        encode_tracking(request)
-    digest: bytes | None = None
+    digest: bytes | str | None = document_hash
     if document is not None:
         try:
             digest = hashlib.sha256(document.read_bytes()).digest()
         except OSError as exc:
             raise InputError(f"cannot read {document}: {exc.strerror}") from None
-    elif document_hash is not None:
-        digest = parse_hash(document_hash, "document hash")
+    disbursement = Disbursement.from_text(project, amount, payee, voucher, digest, request)
+    typed, voucher, satang = voucher, disbursement.voucher, disbursement.amount
     client = connect(rpc_url, deployment)
     if typed.strip() != voucher:
         # Recorded before vouchers were canonical, it exists only as typed.
@@ -76,7 +68,7 @@ def add(
             raise InputError(
                 f"voucher {typed.strip()} is already recorded for agency {mine} (disbursement {earlier.seq})"
             )
-    result = client.disburse(Disbursement(project, satang, payee, voucher, digest, request))
+    result = client.disburse(disbursement)
     disbursement_id = result.seqs[0]
     if as_json:
         print_json(
@@ -86,7 +78,7 @@ def add(
                 "amount": format_baht(satang),
                 "payee": payee,
                 "voucher": voucher,
-                "document_hash": digest.hex() if digest else None,
+                "document_hash": disbursement.document_hash.hex() if disbursement.document_hash else None,
                 "request": request,
                 "tx_hash": result.tx_hash,
                 "block_number": result.block_number,

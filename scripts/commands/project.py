@@ -30,8 +30,8 @@ def add(
         govledger project add MOE-2568-001 --agency MOE --fiscal-year 2568 \\
             --budget 1500000.00 --name "ห้องเรียนอัจฉริยะ"
     """
-    from ledger.client import ProjectSpec
     from ledger.types import check_text, encode_code, format_baht, parse_baht
+    from ledger.values import ProjectSpec
 
     encode_code(code, "project code")
     encode_code(agency, "agency code")

@@ -17,11 +17,12 @@ from audit.bundle import read_manifest
 from audit.compare import Snapshot, read_snapshot, rebuild_mirror
 from audit.export import export_bundle
 from audit.node import BundleNode
-from audit.source import EthTesterSource, HttpSource
+from audit.source import HttpSource
 from audit.verify import load_bundle
 from indexer.sync import index_once
 from ledger import node
 from ledger.deployment import Deployment
+from tests.support.sources import EthTesterSource
 
 from .scenario import run_scenario
 

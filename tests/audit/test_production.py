@@ -17,12 +17,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from audit.errors import SourceError
 from audit.export import export_bundle, ledger_head_at, state_head_at
 from audit.proof import build_proof, verify_proof
 from audit.source import HttpSource
 from audit.verify import verify_bundle
 from ledger.deployment import save_deployment
+from ledger.errors import RpcError
 from tests.production_chain import ProductionChain
 
 from .test_heights import record
@@ -43,7 +43,7 @@ def test_export_verify_and_proofs_need_no_old_state(reloaded, tmp_path: Path) ->
     chain, dep = reloaded
     source = HttpSource(chain.url)
     # The node really keeps no state of the recorded blocks any more.
-    with pytest.raises(SourceError, match="eth_call"):
+    with pytest.raises(RpcError, match="eth_call"):
         ledger_head_at(source, dep.address, dep.deploy_block + 1)
     manifest = export_bundle(source, dep.address, dep.deploy_block, tmp_path / "bundle")
     report = verify_bundle(

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from indexer.errors import RpcError
-from indexer.rpc import JsonRpcError, RpcClient
+from indexer.rpc import RpcClient
 from indexer.sync import index_once
+from ledger.rpc import too_many_results
 from tests.indexer.chain import Scenario, deploy
 from tests.indexer.conftest import assert_same_mirror, snapshot
 from tests.indexer.proxy import FAULTS, FaultProxy
@@ -113,8 +114,12 @@ def test_retry_after_is_honoured() -> None:
             httpx.Response(200, content=b'[{"jsonrpc":"2.0","id":1,"result":"0x10"}]'),
         ]
     )
-    client = RpcClient("http://node.invalid", sleep=slept.append, backoff=0.01)
-    client._http = httpx.Client(transport=httpx.MockTransport(lambda request: next(answers)))
+    client = RpcClient(
+        "http://node.invalid",
+        sleep=slept.append,
+        backoff=0.01,
+        transport=httpx.MockTransport(lambda request: next(answers)),
+    )
     assert client.block_number() == 16
     assert slept[0] >= 3.0 and slept[1] < 1.0
     assert client.retries == 2
@@ -122,8 +127,11 @@ def test_retry_after_is_honoured() -> None:
 
 def test_json_rpc_errors_are_not_retried_and_too_many_results_is_recognised() -> None:
     body = b'[{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"query returned more than 10000 results"}}]'
-    client = RpcClient("http://node.invalid", sleep=lambda s: None)
-    client._http = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body)))
+    client = RpcClient(
+        "http://node.invalid",
+        sleep=lambda s: None,
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body)),
+    )
     (answer,) = client.batch([("eth_getLogs", [{}])])
-    assert isinstance(answer, JsonRpcError) and answer.too_many_results
+    assert isinstance(answer, RpcError) and too_many_results(answer)
     assert client.retries == 0

@@ -12,8 +12,9 @@ from eth_account import Account
 from eth_tester import EthereumTester
 from eth_tester.exceptions import TransactionFailed, TransactionNotFound
 
-from ledger.client import LedgerClient, RpcRevert
+from ledger.client import LedgerClient
 from ledger.deploy import deploy_with_client
+from ledger.errors import RpcError
 
 # anvil's development keys 0..3 (public knowledge).
 DEV_KEYS = (
@@ -36,13 +37,14 @@ class TesterTransport:
         self.tester = tester
 
     @staticmethod
-    def _revert(exc: TransactionFailed) -> RpcRevert:
+    def _revert(exc: TransactionFailed, method: str) -> RpcError:
         text = str(exc.args[0]) if exc.args else ""
         data = b""
         text = text.removeprefix("execution reverted: ")
         if text.startswith(("b'", 'b"')):
             data = ast.literal_eval(text)
-        return RpcRevert(data, text)
+        # What a node sends: code 3 with the revert data.
+        return RpcError(f"{method} failed: {text}", method=method, code=3, message=text, data="0x" + data.hex())
 
     @staticmethod
     def _tx(tx: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +55,7 @@ class TesterTransport:
             out["gas"] = int(tx["gas"], 16) if isinstance(tx["gas"], str) else tx["gas"]
         return out
 
-    def request(self, method: str, params: list[Any]) -> Any:
+    def call(self, method: str, params: list[Any]) -> Any:
         t = self.tester
         try:
             if method == "eth_chainId":
@@ -120,15 +122,15 @@ class TesterTransport:
                     for log in logs
                 ]
         except TransactionFailed as exc:
-            raise self._revert(exc) from None
+            raise self._revert(exc, method) from None
         raise NotImplementedError(method)
 
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         out: list[Any] = []
         for method, params in calls:
             try:
-                out.append(self.request(method, params))
-            except RpcRevert as exc:
+                out.append(self.call(method, params))
+            except RpcError as exc:
                 out.append(exc)
         return out
 
@@ -185,12 +187,12 @@ def anvil_chain() -> Iterator[dict[str, Any]]:
     """A private anvil for the module with GovLedger deployed by dev key 0 and agency MOE
     (recorder dev key 1); for tests that write too much for eth-tester's speed."""
     from ledger import node
-    from ledger.client import HttpTransport
+    from ledger.rpc import JsonRpc
 
     process, url = node.start_anvil()
     try:
         accounts = [Account.from_key(k) for k in DEV_KEYS]
-        admin = LedgerClient(HttpTransport(url), None, accounts[0])
+        admin = LedgerClient(JsonRpc(url), None, accounts[0])
         deployment = deploy_with_client(admin)
         admin.register_agency("MOE", "กระทรวงศึกษาธิการ", "Ministry of Education")
         admin.add_recorder("MOE", accounts[1].address)
@@ -199,7 +201,7 @@ def anvil_chain() -> Iterator[dict[str, Any]]:
             "admin": admin,
             "accounts": accounts,
             "deployment": deployment,
-            "client": lambda i: LedgerClient(HttpTransport(url), deployment.address, accounts[i]),
+            "client": lambda i: LedgerClient(JsonRpc(url), deployment.address, accounts[i]),
         }
     finally:
         node.stop(process)
@@ -209,7 +211,7 @@ def anvil_chain() -> Iterator[dict[str, Any]]:
 def anvil_fresh(anvil_chain: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The module's anvil with each test's changes undone (evm_snapshot / evm_revert)."""
     transport = anvil_chain["admin"].transport
-    snapshot = transport.request("evm_snapshot", [])
+    snapshot = transport.call("evm_snapshot", [])
     yield anvil_chain
-    transport.request("evm_revert", [snapshot])
+    transport.call("evm_revert", [snapshot])
     anvil_chain["admin"]._nonce = None

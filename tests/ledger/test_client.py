@@ -8,9 +8,11 @@ import pytest
 from eth_abi import encode as abi_encode
 
 from ledger import errors
+from ledger.abi import ContractAbi
 from ledger.artifacts import load_artifact
-from ledger.client import ContractAbi, Disbursement, LedgerClient, ProjectSpec
+from ledger.client import LedgerClient
 from ledger.types import MAX_ALLOCATION, ValueFormatError, encode_code
+from ledger.values import Disbursement, ProjectSpec
 
 
 def _projects(admin: LedgerClient) -> None:

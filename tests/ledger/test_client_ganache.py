@@ -17,11 +17,13 @@ from eth_account import Account
 
 from ledger import errors, node
 from ledger.artifacts import load_artifact
-from ledger.client import Disbursement, HttpTransport, LedgerClient, ProjectSpec
+from ledger.client import LedgerClient
 from ledger.deploy import deploy_with_client
 from ledger.keys import DEV_PRIVATE_KEY
 from ledger.paths import PROJECT_ROOT
+from ledger.rpc import JsonRpc
 from ledger.types import encode_code
+from ledger.values import Disbursement, ProjectSpec
 
 pytestmark = pytest.mark.anvil  # like anvil, Ganache comes from node_modules after `npm ci`
 
@@ -47,14 +49,14 @@ def ganache() -> Iterator[dict[str, Any]]:
             assert process.poll() is None, process.stderr.read().decode()[-800:] if process.stderr else ""
             assert time.monotonic() < deadline, "ganache did not start"
             time.sleep(0.3)
-        admin = LedgerClient(HttpTransport(url), None, Account.from_key(DEV_PRIVATE_KEY))
-        assert "Ganache" in admin.transport.request("web3_clientVersion", [])
+        admin = LedgerClient(JsonRpc(url), None, Account.from_key(DEV_PRIVATE_KEY))
+        assert "Ganache" in admin.transport.call("web3_clientVersion", [])
         deployment = deploy_with_client(admin)
         recorder = Account.from_key(RECORDER_KEY)
         admin.register_agency("MOE", "กระทรวงศึกษาธิการ")
         admin.add_recorder("MOE", recorder.address)
         admin.register_projects([ProjectSpec("P1", "MOE", 2568, 1_00, "หนึ่ง")])
-        yield {"admin": admin, "moe": LedgerClient(HttpTransport(url), deployment.address, recorder)}
+        yield {"admin": admin, "moe": LedgerClient(JsonRpc(url), deployment.address, recorder)}
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -9,11 +9,12 @@ import pytest
 from eth_account import Account
 
 from ledger import node
-from ledger.client import HttpTransport, LedgerClient
+from ledger.client import LedgerClient
 from ledger.deploy import deploy_with_client
 from ledger.deployment import Deployment, save_deployment
 from ledger.errors import ChainMismatchError, RpcError, TransactionTimeoutError
 from ledger.keys import DEV_PRIVATE_KEY
+from ledger.rpc import JsonRpc
 from ledger.settings import Settings
 
 pytestmark = pytest.mark.anvil
@@ -22,15 +23,15 @@ pytestmark = pytest.mark.anvil
 def test_a_transaction_that_never_mines_is_reported_with_its_hash() -> None:
     process, url = node.start_anvil()
     try:
-        admin = LedgerClient(HttpTransport(url), None, Account.from_key(DEV_PRIVATE_KEY), timeout=1.5)
+        admin = LedgerClient(JsonRpc(url), None, Account.from_key(DEV_PRIVATE_KEY), timeout=1.5)
         deploy_with_client(admin)
         # From now on blocks are only mined on request: nothing sent will be mined.
-        admin.transport.request("evm_setAutomine", [False])
+        admin.transport.call("evm_setAutomine", [False])
         with pytest.raises(TransactionTimeoutError) as info:
             admin.register_agency("MOE", "กระทรวง")
         tx_hash = info.value.tx_hash
         assert tx_hash.startswith("0x") and tx_hash in str(info.value)
-        assert admin.transport.request("eth_getTransactionByHash", [tx_hash]) is not None
+        assert admin.transport.call("eth_getTransactionByHash", [tx_hash]) is not None
     finally:
         node.stop(process)
 
@@ -49,8 +50,8 @@ def test_unreachable_node_and_wrong_chain(tmp_path: Path, anvil_chain: dict) -> 
 
 
 def test_failed_batch_in_a_window_reports_the_successes_and_the_hash(anvil_fresh: dict) -> None:
-    from ledger.client import Disbursement, ProjectSpec
     from ledger.errors import VoucherUsedError
+    from ledger.values import Disbursement, ProjectSpec
 
     anvil_fresh["admin"].register_projects([ProjectSpec("W-1", "MOE", 2568, 10**9, "หน้าต่าง")])
     moe = anvil_fresh["client"](1)
@@ -68,9 +69,9 @@ def test_failed_batch_in_a_window_reports_the_successes_and_the_hash(anvil_fresh
 def test_batch_gas_covers_batches_unlike_the_preflighted_prefix(anvil_fresh: dict) -> None:
     """The prefix pays one project with short codes and no hash; later batches touch a new
     project per item with full-length codes, hashes and linked requests: none runs out of gas."""
-    from ledger.client import Disbursement, ProjectSpec
     from ledger.services import COMPLAINT
     from ledger.types import new_tracking_code
+    from ledger.values import Disbursement, ProjectSpec
 
     admin = anvil_fresh["admin"]
     admin.register_projects(

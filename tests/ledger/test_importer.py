@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ledger.client import Disbursement, ProjectSpec
 from ledger.errors import ImportFileError
 from ledger.importer import HEADER, import_disbursements, plan_import
+from ledger.values import Disbursement, ProjectSpec
 
 GOOD_HASH = "ab" * 32
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 
 from ledger import errors
-from ledger.client import HttpTransport, LedgerClient
+from ledger.client import LedgerClient
 from ledger.keys import DEV_PRIVATE_KEY
+from ledger.rpc import JsonRpc
 from ledger.types import encode_code
 
 # DisbursementOverBudget(bytes32 projectCode, uint256 remaining, uint256 requested) for project
@@ -63,25 +65,26 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
-class RecordedNode(HttpTransport):
+def recorded_node(error: dict[str, Any]) -> JsonRpc:
     """A node that answers eth_chainId and refuses everything else with one recorded error."""
 
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__("http://recorded.invalid")
-        self.error = error
+    def answer(call: dict[str, Any]) -> dict[str, Any]:
+        if call["method"] == "eth_chainId":
+            return {"jsonrpc": "2.0", "id": call["id"], "result": "0x7a69"}
+        return {"jsonrpc": "2.0", "id": call["id"], "error": error}
 
-    def _post(self, body: Any) -> Any:
-        def answer(call: dict[str, Any]) -> dict[str, Any]:
-            if call["method"] == "eth_chainId":
-                return {"jsonrpc": "2.0", "id": call["id"], "result": "0x7a69"}
-            return {"jsonrpc": "2.0", "id": call["id"], "error": orjson.loads(orjson.dumps(self.error))}
+    def reply(request: httpx.Request) -> httpx.Response:
+        body = orjson.loads(request.content)
+        return httpx.Response(
+            200, content=orjson.dumps([answer(c) for c in body] if isinstance(body, list) else answer(body))
+        )
 
-        return [answer(c) for c in body] if isinstance(body, list) else answer(body)
+    return JsonRpc("http://recorded.invalid", transport=httpx.MockTransport(reply))
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_every_nodes_revert_shape_decodes_to_the_custom_error(shape: str) -> None:
-    client = LedgerClient(RecordedNode(SHAPES[shape]), "0x" + "11" * 20, Account.from_key(DEV_PRIVATE_KEY))
+    client = LedgerClient(recorded_node(SHAPES[shape]), "0x" + "11" * 20, Account.from_key(DEV_PRIVATE_KEY))
     with pytest.raises(errors.OverBudgetError) as single:
         client.estimate(b"\x00" * 4, "disburse")  # one JSON-RPC call
     assert single.value.values == (encode_code("P1"), 100, 10**6)
@@ -99,6 +102,6 @@ def test_every_nodes_revert_shape_decodes_to_the_custom_error(shape: str) -> Non
     ],
 )
 def test_errors_without_revert_data_stay_node_errors(error: dict[str, Any]) -> None:
-    client = LedgerClient(RecordedNode(error), "0x" + "11" * 20, Account.from_key(DEV_PRIVATE_KEY))
+    client = LedgerClient(recorded_node(error), "0x" + "11" * 20, Account.from_key(DEV_PRIVATE_KEY))
     with pytest.raises(errors.RpcError, match=re.escape(f"eth_estimateGas failed: {error['message']}")):
         client.estimate(b"\x00" * 4, "disburse")

@@ -207,9 +207,9 @@ def test_registrar_commands_and_their_refusals(cli: Cli) -> None:
     cli.as_key(OTHER_KEY)
     assert "lacks the admin role" in cli.fails("role", "grant", "admin", OTHER)
     # The hand-over is accepted strictly after its scheduled second.
-    from ledger.client import HttpTransport
+    from ledger.rpc import JsonRpc
 
-    HttpTransport(get_settings().rpc_url).request("evm_increaseTime", [2])
+    JsonRpc(get_settings().rpc_url).call("evm_increaseTime", [2])
     cli.as_key(OFFICER_KEY)
     assert "accepted the admin role" in cli.ok("role", "grant", "admin", OFFICER)
 
@@ -306,9 +306,9 @@ def test_officer_with_a_keystore(cli: Cli, tmp_path: Path) -> None:
     assert "already exists" in cli.fails("key", "new", str(keystore))
     cli.ok("agency", "add", "KEYS", "--name", "หน่วยกุญแจ", "--recorder", address)
     cli.ok("project", "add", "KEYS-1", "--agency", "KEYS", "--fiscal-year", "2568", "--budget", "100", "--name", "x")
-    from ledger.client import HttpTransport
+    from ledger.rpc import JsonRpc
 
-    HttpTransport(get_settings().rpc_url).request("anvil_setBalance", [address, hex(10**20)])
+    JsonRpc(get_settings().rpc_url).call("anvil_setBalance", [address, hex(10**20)])
     cli.as_key(None)
     cli.monkeypatch.setenv("GOVLEDGER_KEYSTORE", str(keystore))
     code, out, err = cli("disburse", "add", "KEYS-1", "10", "--payee", "P", "--voucher", "K1")
@@ -402,7 +402,8 @@ def test_voucher_case_and_spaces_do_not_count_in_disburse_add(cli: Cli) -> None:
     )
     assert "letter case and surrounding spaces do not count" in " ".join(cli.ok("disburse", "add", "--help").split())
     # A voucher recorded as typed before vouchers were canonical still counts.
-    from ledger.client import Disbursement, LedgerClient
+    from ledger.client import LedgerClient
+    from ledger.values import Disbursement
 
     officer = LedgerClient.from_settings(get_settings())
     officer.disburse(Disbursement("MOE-2568-001", 1_00, "X", "legacy-1"))

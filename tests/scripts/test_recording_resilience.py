@@ -20,10 +20,12 @@ import pytest
 from eth_account import Account
 
 from ledger import node
-from ledger.client import HttpTransport, LedgerClient, ProjectSpec
+from ledger.client import LedgerClient
 from ledger.deploy import deploy_with_client
 from ledger.deployment import save_deployment
 from ledger.importer import HEADER, import_disbursements
+from ledger.rpc import JsonRpc
+from ledger.values import ProjectSpec
 
 pytestmark = [pytest.mark.anvil, pytest.mark.xdist_group("recording-resilience")]
 
@@ -36,7 +38,7 @@ KILL_SEED = 20251122
 
 def _fresh_ledger(url: str, tmp_path: Path) -> tuple[LedgerClient, Path]:
     """A new deployment with agency MOE (officer key) and one project able to pay every row."""
-    admin = LedgerClient(HttpTransport(url), None, Account.from_key(REGISTRAR_KEY))
+    admin = LedgerClient(JsonRpc(url), None, Account.from_key(REGISTRAR_KEY))
     deployment = deploy_with_client(admin)
     path = tmp_path / "deployment.json"
     save_deployment(deployment, path)
@@ -45,7 +47,7 @@ def _fresh_ledger(url: str, tmp_path: Path) -> tuple[LedgerClient, Path]:
     if admin.agency_of(officer.address) is None:
         admin.add_recorder("MOE", officer.address)
     admin.register_projects([ProjectSpec("MOE-2568-001", "MOE", 2568, 10**12, "ห้องเรียน")])
-    return LedgerClient(HttpTransport(url), deployment.address, officer, deploy_block=deployment.deploy_block), path
+    return LedgerClient(JsonRpc(url), deployment.address, officer, deploy_block=deployment.deploy_block), path
 
 
 def _env(url: str, deployment: Path, **extra: str) -> dict[str, str]:
@@ -55,7 +57,7 @@ def _env(url: str, deployment: Path, **extra: str) -> dict[str, str]:
 
 def _recorded_events(client: LedgerClient) -> list[dict[str, Any]]:
     topic = "0x" + client.abi.events["DisbursementRecorded"].topic0.hex()
-    return client.transport.request(
+    return client.transport.call(
         "eth_getLogs",
         [{"address": client.address, "fromBlock": hex(client.deploy_block), "toBlock": "latest", "topics": [topic]}],
     )
@@ -141,7 +143,7 @@ def test_node_state_survives_stop_and_crash(tmp_path: Path) -> None:
         process = start()
         assert client.code_at(client.address) and client.ledger_head() == head
         # A crash: anvil killed outright. The periodic dump (every 5 s) keeps what came before it.
-        from ledger.client import Disbursement
+        from ledger.values import Disbursement
 
         client._nonce = None
         client.disburse(Disbursement("MOE-2568-001", 100, "PAY", "AFTER-RESTART"))
@@ -187,15 +189,15 @@ def test_no_national_id_in_output_files_or_chain_after_request_open(chain_url: s
         if path.is_file():
             texts[str(path)] = path.read_bytes().decode("latin-1")
     transport = client.transport
-    latest = int(transport.request("eth_blockNumber", []), 16)
+    latest = int(transport.call("eth_blockNumber", []), 16)
     chain_text = []
     for number in range(client.deploy_block, latest + 1):
-        block = transport.request("eth_getBlockByNumber", [hex(number), True])
+        block = transport.call("eth_getBlockByNumber", [hex(number), True])
         for tx in block["transactions"]:
             chain_text.append(tx["input"])
-            receipt = transport.request("eth_getTransactionReceipt", [tx["hash"]])
+            receipt = transport.call("eth_getTransactionReceipt", [tx["hash"]])
             chain_text.extend(log["data"] + "".join(log["topics"]) for log in receipt["logs"])
-    dump = bytes.fromhex(transport.request("anvil_dumpState", [])[2:])
+    dump = bytes.fromhex(transport.call("anvil_dumpState", [])[2:])
     chain_text.append(gzip.decompress(dump).decode("latin-1") if dump[:2] == b"\x1f\x8b" else dump.hex())
     texts["chain"] = "\n".join(chain_text).lower()
     # The scan sees the data: the commitment and tracking code are there.
