@@ -22,8 +22,8 @@ from api.database import Mirror
 from api.deps import to_satang
 from api.errors import InvalidParameterError, MirrorUnavailableError
 from indexer.digest import DIGEST_QUERY, digest_line
-from ledger.workdays import bangkok_date, working_days_between
 from ledger.types import BANGKOK, MAX_SATANG
+from ledger.workdays import bangkok_date, working_days_between
 
 T = TypeVar("T")
 

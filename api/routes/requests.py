@@ -19,7 +19,6 @@ from api.render import iso_utc
 from api.responses import json_answer
 from api.schemas import RequestPublic
 from ledger.types import ValueFormatError, decode_tracking, encode_tracking
-from ledger.workdays import bangkok_date, working_days_between
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"], dependencies=[Strict])
 
