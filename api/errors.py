@@ -8,7 +8,7 @@ Exception tree::
     ├── InvalidParameterError     422: a parameter that fails validation (bad cursor, amount, ...)
     ├── RateLimitedError          429: the client spent its quota; carries ``retry_after`` seconds
     ├── MirrorUnavailableError    503: the SQL mirror is missing or not indexed yet
-    └── SettingsError             bad ``GOVLEDGER_API_*`` settings (raised at start, never served)
+    └── SettingsError             a mirror URL the API cannot open (raised at start, never served)
 
 A response never carries a stack trace, SQL or a driver's message: handlers in ``api.app`` render
 ``detail`` only, and unexpected exceptions become a bare 500.
@@ -63,4 +63,4 @@ class MirrorUnavailableError(ApiError):
 
 
 class SettingsError(ApiError):
-    """A ``GOVLEDGER_API_*`` setting is malformed; raised when the app is built."""
+    """The mirror URL names no database the API can open; raised when the app is built."""

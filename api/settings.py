@@ -1,16 +1,15 @@
 """Settings of the public API: the product's ``GOVLEDGER_*`` settings plus the ``GOVLEDGER_API_*`` knobs.
 
-Nothing reads the environment at import time; ``load_api_settings()`` does, when an app is built.
+The values come from ``ledger.settings.get_settings()``, the one reader of the environment;
+``load_api_settings()`` shapes them for the API when an app is built.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from api.errors import SettingsError
 from ledger.settings import get_settings
 
 
@@ -40,23 +39,10 @@ class ApiSettings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
-def _number(name: str, default: float, *, integer: bool = False) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if value < 0:
-        raise SettingsError(f"{name}={raw!r} must not be negative")
-    return value
-
-
 def load_api_settings() -> ApiSettings:
-    """The API's settings from the environment (``GOVLEDGER_DATABASE_URL``, ``GOVLEDGER_API_*``)."""
+    """The API's settings, read through ``get_settings()`` (``GOVLEDGER_DATABASE_URL``, ``GOVLEDGER_API_*``)."""
     product = get_settings()
-    secret = os.environ.get("GOVLEDGER_API_CURSOR_SECRET", "").encode()
+    secret = product.api_cursor_secret.encode()
     if not secret:
         # Every worker must accept every other worker's cursors, so the default key is derived,
         # not random; a cursor only points into public data, the HMAC is for strict validation.
@@ -65,11 +51,11 @@ def load_api_settings() -> ApiSettings:
         database_url=product.database_url,
         deployment=product.deployment,
         ocid_prefix=product.ocid_prefix,
-        rate_limit=_number("GOVLEDGER_API_RATE_LIMIT", ApiSettings.rate_limit),
-        rate_burst=int(_number("GOVLEDGER_API_RATE_BURST", ApiSettings.rate_burst, integer=True)),
-        trust_forwarded=os.environ.get("GOVLEDGER_API_TRUST_FORWARDED", "") in {"1", "true", "yes"},
+        rate_limit=product.api_rate_limit,
+        rate_burst=product.api_rate_burst,
+        trust_forwarded=product.api_trust_forwarded,
         cursor_secret=secret,
-        cache_max_age=int(_number("GOVLEDGER_API_CACHE_MAX_AGE", ApiSettings.cache_max_age, integer=True)),
-        cache_entries=int(_number("GOVLEDGER_API_CACHE_ENTRIES", ApiSettings.cache_entries, integer=True)),
-        export_max_rows=int(_number("GOVLEDGER_API_EXPORT_MAX_ROWS", ApiSettings.export_max_rows, integer=True)),
+        cache_max_age=product.api_cache_max_age,
+        cache_entries=product.api_cache_entries,
+        export_max_rows=product.api_export_max_rows,
     )

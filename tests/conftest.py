@@ -13,6 +13,7 @@ from web3 import EthereumTesterProvider, Web3
 
 from ledger import node
 from ledger.deploy import define_default_services, deploy_contract
+from ledger.settings import get_settings
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +75,11 @@ def production_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield chain
     finally:
         chain.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Settings are cached per process; a test that changed the environment must not leave
+    its values behind for the next test (monkeypatch restores the environment, not the cache)."""
+    yield
+    get_settings.cache_clear()
