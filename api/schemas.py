@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CODE_PATTERN = r"^[A-Za-z0-9._/-]{1,32}$"
+from ledger.types import CODE_MAX_LENGTH
+
+CODE_PATTERN = rf"^[A-Za-z0-9._/-]{{1,{CODE_MAX_LENGTH}}}$"
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 HASH_PATTERN = r"^0x[0-9a-f]{64}$"
 TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"

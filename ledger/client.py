@@ -43,7 +43,16 @@ from ledger.errors import (
     TransactionTimeoutError,
 )
 from ledger.settings import Settings
-from ledger.types import ValueFormatError, decode_code, decode_tracking, encode_code, encode_tracking, format_baht
+from ledger.types import (
+    MAX_FISCAL_YEAR,
+    MIN_FISCAL_YEAR,
+    ValueFormatError,
+    decode_code,
+    decode_tracking,
+    encode_code,
+    encode_tracking,
+    format_baht,
+)
 
 ZERO32 = b"\0" * 32
 
@@ -460,7 +469,10 @@ def _describe(name: str, values: tuple[Any, ...]) -> tuple[type[ContractError], 
             errors.TransitionError,
             lambda: f"request {decode_tracking(v[0])}: agency {code(v[2])} does not hold role {v[1]} for this step",
         ),
-        "FiscalYearInvalid": (ContractError, lambda: f"fiscal year {v[0]} is not a B.E. year in 2500..2700"),
+        "FiscalYearInvalid": (
+            ContractError,
+            lambda: f"fiscal year {v[0]} is not a B.E. year in {MIN_FISCAL_YEAR}..{MAX_FISCAL_YEAR}",
+        ),
         "AllocationTooLarge": (ContractError, lambda: f"allocation {v[0]} satang is too large"),
         "ReasonMissing": (ContractError, lambda: "a reason is required"),
         "BatchEmpty": (ContractError, lambda: "the batch is empty"),

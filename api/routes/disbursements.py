@@ -10,13 +10,21 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.cursor import MAX_CURSOR_CHARS, decode_cursor, encode_cursor
-from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, reject_unknown_parameters, to_date, to_satang
+from api.deps import (
+    AMOUNT_PATTERN,
+    CURSOR_PATTERN,
+    DATE_PATTERN,
+    MAX_LIMIT,
+    reject_unknown_parameters,
+    to_date,
+    to_satang,
+)
 from api.errors import InvalidParameterError, NotFoundError
 from api.query import QueryParameter, documented, parse_query
 from api.render import money, provenance
 from api.responses import json_answer
 from api.schemas import CODE_PATTERN, DisbursementDetailPublic, DisbursementListPublic
-from ledger.types import BANGKOK
+from ledger.types import BANGKOK, CODE_MAX_LENGTH, MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 
 # The list parses its own query (``parse_query`` refuses unknown names); the detail route takes none.
 router = APIRouter(prefix="/v1/disbursements", tags=["disbursements"])
@@ -84,7 +92,7 @@ def _bangkok_midnight(day: date) -> int:
     return int(datetime.combine(day, time(0), tzinfo=BANGKOK).timestamp())
 
 
-CODE_RULES = {"pattern": CODE_PATTERN, "max_length": 32}
+CODE_RULES = {"pattern": CODE_PATTERN, "max_length": CODE_MAX_LENGTH}
 FILTER_PARAMETERS = (
     QueryParameter("project", str, "Project code", "MOE-2570-001", **CODE_RULES),
     QueryParameter("agency", str, "Agency code", "MOE", **CODE_RULES),
@@ -93,8 +101,8 @@ FILTER_PARAMETERS = (
         int,
         "Thai fiscal year, Buddhist Era (2568 = 1 Oct 2024 - 30 Sep 2025)",
         2570,
-        minimum=2500,
-        maximum=2700,
+        minimum=MIN_FISCAL_YEAR,
+        maximum=MAX_FISCAL_YEAR,
     ),
     QueryParameter("payee", str, "Payee reference", "SUP-001", **CODE_RULES),
     QueryParameter("min_amount", str, "Smallest amount, baht, e.g. 1234.50", "1000.00", AMOUNT_PATTERN, 19),
@@ -103,7 +111,7 @@ FILTER_PARAMETERS = (
     QueryParameter("until", str, "Last day, ISO date, Bangkok calendar", "2027-01-31", DATE_PATTERN, format="date"),
 )
 PAGE_PARAMETERS = (
-    QueryParameter("limit", int, "Items per page, 1-500", 50, minimum=1, maximum=500, default=50),
+    QueryParameter("limit", int, f"Items per page, 1-{MAX_LIMIT}", 50, minimum=1, maximum=MAX_LIMIT, default=50),
     QueryParameter("cursor", str, "next_cursor of the previous page", None, CURSOR_PATTERN, MAX_CURSOR_CHARS),
 )
 LIST_PARAMETERS = {p.name: p for p in FILTER_PARAMETERS + PAGE_PARAMETERS}
