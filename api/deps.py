@@ -43,19 +43,6 @@ FiscalYear = Annotated[
         description="Thai fiscal year, Buddhist Era (2568 = 1 Oct 2024 - 30 Sep 2025)",
     ),
 ]
-Amount = Annotated[
-    str, Query(pattern=AMOUNT_PATTERN, max_length=19, examples=["1000.00"], description="Baht, e.g. 1234.50")
-]
-# A string, parsed here: Pydantic would also take "0" or "1700000000" for a date (as a Unix time).
-IsoDate = Annotated[
-    str,
-    Query(
-        pattern=DATE_PATTERN,
-        json_schema_extra={"format": "date"},
-        examples=["2027-01-06"],
-        description="ISO date (YYYY-MM-DD), Bangkok calendar",
-    ),
-]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, examples=[50], description=f"Items per page, 1-{MAX_LIMIT}")]
 Cursor = Annotated[
     str, Query(pattern=CURSOR_PATTERN, max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page")

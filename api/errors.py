@@ -6,7 +6,6 @@ Exception tree::
     ├── BadRequestError           400: a parameter the route does not take
     ├── NotFoundError             404: no such agency, project, disbursement, request, service
     ├── InvalidParameterError     422: a parameter that fails validation (bad cursor, amount, ...)
-    ├── RateLimitedError          429: the client spent its quota; carries ``retry_after`` seconds
     ├── MirrorUnavailableError    503: the SQL mirror is missing or not indexed yet
     └── SettingsError             a mirror URL the API cannot open (raised at start, never served)
 
@@ -46,15 +45,6 @@ class InvalidParameterError(ApiError):
     def __init__(self, parameter: str, detail: str) -> None:
         super().__init__(f"{parameter}: {detail}")
         self.parameter = parameter
-
-
-class RateLimitedError(ApiError):
-    status = 429
-    title = "Too Many Requests"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"rate limit exceeded; retry after {retry_after} s", headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
 
 
 class MirrorUnavailableError(ApiError):

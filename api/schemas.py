@@ -38,16 +38,6 @@ class Public(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Problem(Public):
-    """An error, as RFC 9457 ``application/problem+json``."""
-
-    model_config = ConfigDict(extra="allow")
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-
-
 class ProvenancePublic(Public):
     """Where an entry sits on the chain: enough to fetch and check it with any Ethereum client."""
 

@@ -130,9 +130,6 @@ async def export_csv(request: Request) -> Response:
     )
 
 
-OCDS_PACKAGE_SCHEMA = "https://standard.open-contracting.org/schema/1__1__5/release-package-schema.json"
-
-
 def _baht_number(satang: int) -> float:
     # OCDS values are JSON numbers; two decimals survive a float exactly as printed (shortest repr).
     return satang / 100
