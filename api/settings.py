@@ -10,30 +10,31 @@ import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ledger.settings import get_settings
+from ledger.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)
 class ApiSettings:
-    database_url: str = "sqlite:///var/govledger.db"
-    deployment: Path = Path("var/deployment.json")
-    ocid_prefix: str = "ocds-govledger"
+    # The defaults are the environment's defaults (ledger.settings.Settings), written once.
+    database_url: str = Settings.database_url
+    deployment: Path = Settings.deployment
+    ocid_prefix: str = Settings.ocid_prefix
     # Token bucket per client address: `rate_limit` requests per second on average, bursts of
     # `rate_burst`. 0 switches the limiter off (benchmarks; behind a proxy that limits already).
-    rate_limit: float = 20.0
-    rate_burst: int = 100
+    rate_limit: float = Settings.api_rate_limit
+    rate_burst: int = Settings.api_rate_burst
     # Trust X-Forwarded-For's last hop as the client address (only behind our own proxy).
-    trust_forwarded: bool = False
+    trust_forwarded: bool = Settings.api_trust_forwarded
     # Keys cursors with HMAC so that a forged or edited cursor is refused, not interpreted.
     cursor_secret: bytes = b""
     # Seconds a client or CDN may reuse an answer; the mirror moves with every block.
-    cache_max_age: int = 5
+    cache_max_age: int = Settings.api_cache_max_age
     # Finished JSON answers each worker keeps until the mirror changes (api/cache.py); 0 = none.
-    cache_entries: int = 2048
+    cache_entries: int = Settings.api_cache_entries
     max_query_bytes: int = 4096
     max_body_bytes: int = 0
     # Rows an export streams at most; above that the client must narrow the filters.
-    export_max_rows: int = 1_000_000
+    export_max_rows: int = Settings.api_export_max_rows
 
     def with_overrides(self, **values: object) -> ApiSettings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
