@@ -21,6 +21,7 @@ from api.schemas import CODE_PATTERN
 from ledger.types import CODE_MAX_LENGTH, MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, ValueFormatError, parse_baht
 
 AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
+AMOUNT_MAX_CHARS = 19  # 16 digits, the point and 2 decimals
 MAX_LIMIT = 500  # items on one page of a list; the dashboard asks for a whole page at most
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

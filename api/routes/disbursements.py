@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from api.cursor import MAX_CURSOR_CHARS, decode_cursor, encode_cursor
 from api.deps import (
+    AMOUNT_MAX_CHARS,
     AMOUNT_PATTERN,
     CURSOR_PATTERN,
     DATE_PATTERN,
@@ -105,8 +106,12 @@ FILTER_PARAMETERS = (
         maximum=MAX_FISCAL_YEAR,
     ),
     QueryParameter("payee", str, "Payee reference", "SUP-001", **CODE_RULES),
-    QueryParameter("min_amount", str, "Smallest amount, baht, e.g. 1234.50", "1000.00", AMOUNT_PATTERN, 19),
-    QueryParameter("max_amount", str, "Largest amount, baht, e.g. 1234.50", "100000.00", AMOUNT_PATTERN, 19),
+    QueryParameter(
+        "min_amount", str, "Smallest amount, baht, e.g. 1234.50", "1000.00", AMOUNT_PATTERN, AMOUNT_MAX_CHARS
+    ),
+    QueryParameter(
+        "max_amount", str, "Largest amount, baht, e.g. 1234.50", "100000.00", AMOUNT_PATTERN, AMOUNT_MAX_CHARS
+    ),
     QueryParameter("since", str, "First day, ISO date, Bangkok calendar", "2027-01-06", DATE_PATTERN, format="date"),
     QueryParameter("until", str, "Last day, ISO date, Bangkok calendar", "2027-01-31", DATE_PATTERN, format="date"),
 )
