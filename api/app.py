@@ -8,8 +8,11 @@ without traces or SQL; a request the app cannot parse is a 4xx, never a 500.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,7 +28,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from api.cache import AnswerCache
 from api.database import open_mirror
 from api.errors import ApiError, NotFoundError
-from api.guard import Guard
+from api.guard import CONTENT_SECURITY_POLICY, Guard
 from api.responses import PROBLEM, problem_answer
 from api.settings import ApiSettings, load_api_settings
 
@@ -128,16 +131,29 @@ DOCS_UI = Path(__file__).resolve().parent / "docs_ui"
 DOCS_FILES = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui.css": "text/css; charset=utf-8"}
 
 
+def _docs_policy(html: bytes) -> str:
+    """The site's Content-Security-Policy, plus the hashes of the page's own inline scripts
+    (Swagger UI's start-up call), so nothing else inline may run on /docs."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+        for script in re.findall(rb"<script>(.*?)</script>", html, re.DOTALL)
+    ]
+    return CONTENT_SECURITY_POLICY.replace("script-src 'self'", " ".join(["script-src 'self'", *hashes]))
+
+
 def _install_docs(app: FastAPI) -> None:
+    page = get_swagger_ui_html(
+        openapi_url=str(app.openapi_url),
+        title=f"{app.title} - docs",
+        swagger_js_url="/docs/swagger-ui-bundle.js",
+        swagger_css_url="/docs/swagger-ui.css",
+        swagger_favicon_url="data:,",
+    ).body
+    policy = _docs_policy(page)
+
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=str(app.openapi_url),
-            title=f"{app.title} - docs",
-            swagger_js_url="/docs/swagger-ui-bundle.js",
-            swagger_css_url="/docs/swagger-ui.css",
-            swagger_favicon_url="data:,",
-        )
+        return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
     @app.get("/docs/{name}", include_in_schema=False)
     async def docs_file(name: str) -> Response:

@@ -18,6 +18,11 @@ from api.errors import InvalidParameterError
 
 MAX_CURSOR_CHARS = 512
 _MAC_BYTES = 16
+# What a sort key may hold: a ledger seq (a BIGINT column) or a code (a VARCHAR(66) column, and
+# PostgreSQL text never holds NUL). Checked even on cursors that verify: whoever knows the secret
+# can sign anything, and a value outside the column's range must be a 422, not a driver's 500.
+MAX_INT = 2**63 - 1
+MAX_TEXT = 66
 
 
 def _b64(data: bytes) -> str:
@@ -54,10 +59,14 @@ def decode_cursor(secret: bytes, scope: str, text: str, shape: tuple[type, ...])
         key = orjson.loads(payload)
     except orjson.JSONDecodeError:
         raise refused from None
-    # Signed by us, so this only fails if the code that issues cursors changed shape.
+    # Signed by us (or by whoever holds the secret), so the shape is checked like any input.
     if not isinstance(key, list) or len(key) != len(shape):
         raise refused
     for value, kind in zip(key, shape, strict=True):
         if type(value) is not kind:
+            raise refused
+        if kind is int and not 0 <= value <= MAX_INT:
+            raise refused
+        if kind is str and (not 0 < len(value) <= MAX_TEXT or "\0" in value):
             raise refused
     return key

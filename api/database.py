@@ -68,7 +68,7 @@ def _unavailable(exc: Exception) -> MirrorUnavailableError:
 
 class SqliteMirror(Mirror):
     """SQLite opened read-only. Queries run inline on the event loop: they are index lookups of a
-    few hundred microseconds, cheaper than a hop to a thread pool."""
+    few hundred microseconds, cheaper than a hop to a thread pool. Streams (the exports) are not."""
 
     dialect = "sqlite"
     # PRAGMA data_version opens a read transaction, and with several workers the shared-memory
@@ -107,19 +107,37 @@ class SqliteMirror(Mirror):
             raise _unavailable(exc) from exc
 
     async def stream(self, sql: str, params: Params | None = None, batch: int = 2000) -> AsyncIterator[Sequence[Row]]:
+        """Rows in batches, read in a worker thread on a connection of the stream's own.
+
+        An export's query can take a while before its first row (a GROUP BY over a large project)
+        and its cursor stays open while the client reads: on the shared connection the first would
+        stall the event loop, the second would hold every other request of the worker to the
+        snapshot the export started from. The small page cache keeps an export's memory flat.
+        """
+        self.connection()  # the "no mirror yet" answer, before any thread
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+
+        def start() -> tuple[sqlite3.Connection, sqlite3.Cursor]:
+            own = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            try:
+                own.execute("PRAGMA query_only = ON")
+                own.execute("PRAGMA cache_size = -2048")
+                return own, own.execute(sql, params or {})
+            except BaseException:
+                own.close()
+                raise
+
         try:
-            cursor = self.connection().execute(sql, params or {})
+            own, cursor = await asyncio.to_thread(start)
         except sqlite3.OperationalError as exc:
             if _missing(str(exc)):
                 raise _unavailable(exc) from exc
             raise
         try:
-            while rows := cursor.fetchmany(batch):
+            while rows := await asyncio.to_thread(cursor.fetchmany, batch):
                 yield rows
-                # Let other requests run between batches of a long export.
-                await asyncio.sleep(0)
         finally:
-            cursor.close()
+            own.close()
 
     async def close(self) -> None:
         if self._connection is not None:

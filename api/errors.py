@@ -7,7 +7,7 @@ Exception tree::
     ├── NotFoundError             404: no such agency, project, disbursement, request, service
     ├── InvalidParameterError     422: a parameter that fails validation (bad cursor, amount, ...)
     ├── MirrorUnavailableError    503: the SQL mirror is missing or not indexed yet
-    └── SettingsError             a mirror URL the API cannot open (raised at start, never served)
+    └── SettingsError             a mirror URL it cannot open, a cursor secret it cannot keep (at start)
 
 A response never carries a stack trace, SQL or a driver's message: handlers in ``api.app`` render
 ``detail`` only, and unexpected exceptions become a bare 500.
@@ -53,4 +53,5 @@ class MirrorUnavailableError(ApiError):
 
 
 class SettingsError(ApiError):
-    """The mirror URL names no database the API can open; raised when the app is built."""
+    """The mirror URL names no database the API can open, or the cursor secret cannot be kept;
+    raised when the app is built."""

@@ -1,4 +1,5 @@
-"""The gate every request passes before routing: size caps, per-client rate limit, CORS.
+"""The gate every request passes before routing: size caps, per-client rate limit, CORS, HEAD,
+security headers.
 
 One pure ASGI middleware instead of three stacked ones: each layer of Starlette middleware costs
 a few percent of a fast endpoint's throughput.
@@ -19,11 +20,25 @@ CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-expose-headers", b"ETag, Retry-After, Content-Disposition"),
 ]
+# On every answer (JSON, pages, /docs, errors, exports), unless the answer set its own value (the
+# /docs page allows its one inline script by hash). The pages have no inline script or style, so
+# the policy forbids both; JSON is never framed or sniffed into something runnable either.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
 _PREFLIGHT_HEADERS = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-allow-methods", b"GET, HEAD, OPTIONS"),
     (b"access-control-allow-headers", b"If-None-Match, Accept, Content-Type"),
     (b"access-control-max-age", b"86400"),
+    *SECURITY_HEADERS,
 ]
 
 
@@ -67,6 +82,7 @@ def _problem(status: int, title: str, detail: str, extra: list[tuple[bytes, byte
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
         *CORS_HEADERS,
+        *SECURITY_HEADERS,
         *extra,
     ]
     return {"type": "http.response.start", "status": status, "headers": headers}, {
@@ -117,10 +133,43 @@ class Guard:
 
         async def send_with_cors(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *CORS_HEADERS]
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += CORS_HEADERS
+                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_cors)
+        if scope["method"] == "HEAD":
+            await self.head(scope, receive, send_with_cors)
+        else:
+            await self.app(scope, receive, send_with_cors)
+
+    async def head(self, scope: Scope, receive: Any, send: Any) -> None:
+        """HEAD wherever GET is served (RFC 9110 9.3.2): the GET answer's status and headers, no body.
+
+        The routes, the answer cache and the ETag/304 logic all see a GET, so nothing can differ
+        but the body. Once the headers are out, the route is told the client left, so a streamed
+        export stops instead of being computed for nobody.
+        """
+        answered = False
+
+        async def headers_only(message: dict) -> None:
+            nonlocal answered
+            if answered:
+                return
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif message["type"] == "http.response.body":
+                answered = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def receive_until_answered() -> dict:
+            if answered:
+                return {"type": "http.disconnect"}
+            return await receive()
+
+        await self.app({**scope, "method": "GET"}, receive_until_answered, headers_only)
 
     def refuse(self, scope: Scope) -> tuple[dict, dict] | None:
         query = scope.get("query_string", b"")

@@ -6,10 +6,12 @@ The values come from ``ledger.settings.get_settings()``, the one reader of the e
 
 from __future__ import annotations
 
-import hashlib
+import os
+import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from api.errors import SettingsError
 from ledger.settings import Settings, get_settings
 
 
@@ -25,7 +27,8 @@ class ApiSettings:
     rate_burst: int = Settings.api_rate_burst
     # Trust X-Forwarded-For's last hop as the client address (only behind our own proxy).
     trust_forwarded: bool = Settings.api_trust_forwarded
-    # Keys cursors with HMAC so that a forged or edited cursor is refused, not interpreted.
+    # Keys cursors with HMAC so that a forged or edited cursor is refused, not interpreted
+    # (load_api_settings: GOVLEDGER_API_CURSOR_SECRET, else a random one kept in CURSOR_SECRET_FILE).
     cursor_secret: bytes = b""
     # Seconds a client or CDN may reuse an answer; the mirror moves with every block.
     cache_max_age: int = Settings.api_cache_max_age
@@ -40,14 +43,53 @@ class ApiSettings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
+CURSOR_SECRET_FILE = "api-cursor-secret"
+
+
+def _cursor_secret(configured: str, database_url: str, deployment: Path) -> bytes:
+    """GOVLEDGER_API_CURSOR_SECRET, else a random secret kept (0600) beside the mirror.
+
+    Random and persisted rather than required: `govledger serve` must start with no configuration
+    (the demo, one machine), and a file read by every worker of the machine and kept across
+    restarts gives them one key, so a client's next_cursor survives a second worker or a deploy.
+    (The key was once derived from the database URL, which is public or the default: anyone could
+    sign cursors.) Several hosts behind one load balancer must share the key: they set the variable.
+    """
+    if configured:
+        return configured.encode()
+    from api.database import SqliteMirror, open_mirror
+
+    mirror = open_mirror(database_url)
+    folder = mirror.path.parent if isinstance(mirror, SqliteMirror) else deployment.parent
+    path = folder / CURSOR_SECRET_FILE
+    try:
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            draft = folder / f".{CURSOR_SECRET_FILE}.{os.getpid()}"
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as out:
+                out.write(secrets.token_hex(32) + "\n")
+            try:
+                # link() never replaces: when workers race, every one ends up with the first key.
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        secret = path.read_text().strip().encode()
+    except OSError as exc:
+        raise SettingsError(
+            f"cannot keep the cursor secret in {path} ({exc.strerror}); set GOVLEDGER_API_CURSOR_SECRET"
+        ) from None
+    if not secret:
+        raise SettingsError(f"{path} is empty; delete it or set GOVLEDGER_API_CURSOR_SECRET")
+    return secret
+
+
 def load_api_settings() -> ApiSettings:
     """The API's settings, read through ``get_settings()`` (``GOVLEDGER_DATABASE_URL``, ``GOVLEDGER_API_*``)."""
     product = get_settings()
-    secret = product.api_cursor_secret.encode()
-    if not secret:
-        # Every worker must accept every other worker's cursors, so the default key is derived,
-        # not random; a cursor only points into public data, the HMAC is for strict validation.
-        secret = hashlib.sha256(b"govledger-cursor\0" + product.database_url.encode()).digest()
+    secret = _cursor_secret(product.api_cursor_secret, product.database_url, product.deployment)
     return ApiSettings(
         database_url=product.database_url,
         deployment=product.deployment,

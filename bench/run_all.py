@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-ORDER = ("gas", "record", "index", "api", "audit")
+ORDER = ("gas", "record", "index", "api", "ocds", "audit")
 
 
 def machine() -> str:

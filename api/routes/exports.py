@@ -7,11 +7,12 @@ the body is not known before it is sent.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
 
 import orjson
@@ -46,16 +47,26 @@ CSV_HEADER = (
     "log_index",
 )
 BOM = "\ufeff"
+# A cell a spreadsheet would read as a formula (OWASP's CSV-injection list) gets a leading "'".
+# Only the text a recorder wrote (codes, voucher, payee, document hash, request) can start so:
+# every other column is a figure, hash or time we format ourselves, and amount is a disbursement's
+# (never negative here; a "-123.45" of ours would be a number to a spreadsheet, not a formula).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-async def _version(request: Request) -> str:
+def _cell(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+async def _version(request: Request) -> tuple[str, int]:
+    """The export's weak ETag, and the ledger seq it covers (entries recorded later are left out)."""
     row = await request.app.state.mirror.fetch_one(
         "SELECT c.block_hash, l.seq, l.head FROM checkpoint c LEFT JOIN ledger l ON l.id = 1 WHERE c.id = 1"
     )
     if row is None:
         raise MirrorUnavailableError("the mirror has not indexed any block yet")
     key = "\0".join(str(value) for value in row) + "\0" + request.url.path + "?" + str(request.query_params)
-    return 'W/"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+    return 'W/"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"', int(row[1] or 0)
 
 
 def _not_modified(request: Request, etag: str) -> Response | None:
@@ -74,7 +85,7 @@ def _not_modified(request: Request, etag: str) -> Response | None:
 )
 async def export_csv(request: Request) -> Response:
     clauses, params = filters_of(parse_query(request, EXPORT_PARAMETERS)).sql()
-    etag = await _version(request)
+    etag, _ = await _version(request)
     if (answer := _not_modified(request, etag)) is not None:
         return answer
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -98,13 +109,13 @@ async def export_csv(request: Request) -> Response:
                         seq,
                         iso_utc(at),
                         fiscal_year,
-                        agency,
-                        project,
-                        voucher,
+                        _cell(agency),
+                        _cell(project),
+                        _cell(voucher),
                         money(amount),
-                        payee,
-                        document_hash or "",
-                        tracking or "",
+                        _cell(payee),
+                        _cell(document_hash or ""),
+                        _cell(tracking or ""),
                         reversed_by or "",
                         head,
                         tx_hash,
@@ -130,6 +141,13 @@ async def export_csv(request: Request) -> Response:
     )
 
 
+# Rows per database batch of a streamed array: small enough that encoding one batch (in a worker
+# thread) takes a few milliseconds and a few hundred kilobytes, large enough to amortise the hop.
+OCDS_BATCH = 1000
+# Bytes gathered before a chunk goes to the client: fewer, larger writes than one per fragment.
+OCDS_CHUNK = 64 << 10
+
+
 def _baht_number(satang: int) -> float:
     # OCDS values are JSON numbers; two decimals survive a float exactly as printed (shortest repr).
     return satang / 100
@@ -139,77 +157,182 @@ def _party(party_id: str, name: str, roles: list[str]) -> dict[str, Any]:
     return {"id": party_id, "name": name, "roles": roles}
 
 
-def ocds_release(
-    prefix: str, base: str, project: Any, agency_name: str, entries: list[Any], chain_id: int
-) -> dict[str, Any]:
-    """One project as an OCDS release: planning.budget, and its ledger entries as transactions."""
-    code, agency, fiscal_year, name, allocation, last_seq, last_time = project
-    ocid = f"{prefix}-{code}"
-    buyer = {"id": f"agency-{agency}", "name": agency_name or agency}
-    parties: dict[str, dict[str, Any]] = {buyer["id"]: _party(buyer["id"], buyer["name"], ["buyer", "payer"])}
-    transactions = []
-    documents = []
-    for kind, seq, amount, payee, at, tx_hash, block_number, block_hash, log_index, head in entries:
-        payee_id = f"payee-{payee}"
-        parties.setdefault(payee_id, _party(payee_id, payee, ["payee"]))
-        record = f"{base}/v1/disbursements/{seq}"
-        transaction = {
-            "id": str(seq),
-            "source": f"{base}/v1/checkpoint",
-            "date": iso_utc(at),
-            "value": {"amount": _baht_number(amount if kind == "D" else -amount), "currency": "THB"},
-            "payer": buyer,
-            "payee": {"id": payee_id, "name": payee},
-            "uri": record,
-        }
-        transactions.append(transaction)
-        documents.append(
-            {
-                "id": tx_hash,
-                "title": f"{'Disbursement' if kind == 'D' else 'Reversal'} {seq}: transaction {tx_hash}",
-                "description": (
-                    f"Ledger entry {seq} (head {head}) in transaction {tx_hash} on chain {chain_id}, log {log_index},"
-                    f" block {block_number} ({block_hash})."
-                ),
-                "url": record,
-                "format": "application/json",
-                "datePublished": iso_utc(at),
-            }
+class _Streamed:
+    """A JSON array inside a release whose items are encoded batch by batch as they are read."""
+
+    def __init__(self, batches: AsyncIterator[bytes]) -> None:
+        self.batches = batches
+
+
+def _holds_stream(value: Any) -> bool:
+    if isinstance(value, _Streamed):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_stream(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_stream(item) for item in value)
+    return False
+
+
+async def _encode(value: Any) -> AsyncIterator[bytes]:
+    """``orjson.dumps(value)``, byte for byte, with every ``_Streamed`` array spliced in as it is read."""
+    if isinstance(value, _Streamed):
+        yield b"["
+        first = True
+        async for batch in value.batches:
+            yield batch if first else b"," + batch
+            first = False
+        yield b"]"
+    elif isinstance(value, dict) and _holds_stream(value):
+        for index, (key, item) in enumerate(value.items()):
+            yield (b"," if index else b"{") + orjson.dumps(key) + b":"
+            async for part in _encode(item):
+                yield part
+        yield b"}"
+    elif isinstance(value, list) and _holds_stream(value):
+        for index, item in enumerate(value):
+            yield b"," if index else b"["
+            async for part in _encode(item):
+                yield part
+        yield b"]"
+    else:
+        yield orjson.dumps(value)
+
+
+def _items(values: list[Any]) -> bytes:
+    """A batch of array items, without the brackets: ``a,b,c``."""
+    return orjson.dumps(values)[1:-1]
+
+
+class OcdsProject:
+    """One project's release, read from the mirror as it is sent: planning.budget, and its ledger
+    entries (up to ledger seq ``upto``) as transactions. Parties, transactions and documents are
+    three passes over the entries, each in batches, so memory does not grow with the project; a
+    project of at most one batch (most of them) is read once, in one query."""
+
+    ENTRIES = (
+        "SELECT 'D', seq, amount, payee, block_time, tx_hash, block_number, block_hash, log_index, head"
+        " FROM disbursements WHERE project_code = :code AND seq <= :upto"
+        " UNION ALL SELECT 'R', r.seq, r.amount, d.payee, r.block_time, r.tx_hash, r.block_number, r.block_hash,"
+        " r.log_index, r.head FROM reversals r JOIN disbursements d ON d.seq = r.original_seq"
+        " WHERE r.project_code = :code AND r.seq <= :upto ORDER BY 2"
+    )
+    # Payees in order of first appearance, as one pass over ENTRIES would meet them.
+    PAYEES = (
+        "SELECT payee, MIN(seq) FROM (SELECT seq, payee FROM disbursements WHERE project_code = :code"
+        " AND seq <= :upto UNION ALL SELECT r.seq, d.payee FROM reversals r JOIN disbursements d"
+        " ON d.seq = r.original_seq WHERE r.project_code = :code AND r.seq <= :upto) AS e"
+        " GROUP BY payee ORDER BY 2"
+    )
+
+    def __init__(self, mirror: Any, prefix: str, base: str, chain_id: int, upto: int, row: Any) -> None:
+        self.mirror = mirror
+        self.prefix, self.base, self.chain_id = prefix, base, chain_id
+        self.code, self.agency, self.fiscal_year, self.name, self.allocation, self.last_seq, self.last_time = row[:7]
+        self.buyer = {"id": f"agency-{self.agency}", "name": row[8] or row[7] or self.agency}
+        self.params = {"code": self.code, "upto": upto}
+
+    async def _batches(
+        self, sql: str, encode: Callable[[Sequence[Any]], bytes], read: Sequence[Any] | None
+    ) -> AsyncIterator[bytes]:
+        """Encoded batches of ``sql``'s rows, or of the rows already ``read`` when there are few."""
+        if read is not None:
+            if read:
+                yield await asyncio.to_thread(encode, read)
+            return
+        async for rows in self.mirror.stream(sql, self.params, batch=OCDS_BATCH):
+            # Encoding runs in a worker thread: the event loop only waits for the database.
+            yield await asyncio.to_thread(encode, rows)
+
+    def _parties(self, rows: Sequence[Any]) -> bytes:
+        return _items([_party(f"payee-{payee}", payee, ["payee"]) for payee, _ in rows])
+
+    def _transactions(self, rows: Sequence[Any]) -> bytes:
+        base, buyer = self.base, self.buyer
+        return _items(
+            [
+                {
+                    "id": str(seq),
+                    "source": f"{base}/v1/checkpoint",
+                    "date": iso_utc(at),
+                    "value": {"amount": _baht_number(amount if kind == "D" else -amount), "currency": "THB"},
+                    "payer": buyer,
+                    "payee": {"id": f"payee-{payee}", "name": payee},
+                    "uri": f"{base}/v1/disbursements/{seq}",
+                }
+                for kind, seq, amount, payee, at, *_ in rows
+            ]
         )
-    value = {"amount": _baht_number(allocation), "currency": "THB"}
-    release: dict[str, Any] = {
-        "ocid": ocid,
-        "id": f"{code}-{last_seq}",
-        "date": iso_utc(last_time),
-        "tag": ["planning", "implementation"] if transactions else ["planning"],
-        "initiationType": "tender",
-        "language": "th",
-        "parties": list(parties.values()),
-        "buyer": buyer,
-        "planning": {
-            "budget": {
-                "id": code,
-                "description": f"{name} (fiscal year {fiscal_year} B.E.)",
-                "amount": value,
-                "project": name,
-                "projectID": code,
-                "uri": f"{base}/v1/projects/{code}",
-            }
-        },
-        "tender": {"id": code, "title": name, "procuringEntity": buyer},
-    }
-    if transactions:
-        release["awards"] = [{"id": f"{code}-award", "title": name, "value": value}]
-        release["contracts"] = [
-            {
-                "id": f"{code}-contract",
-                "awardID": f"{code}-award",
-                "title": name,
-                "value": value,
-                "implementation": {"transactions": transactions, "documents": documents},
-            }
-        ]
-    return release
+
+    def _documents(self, rows: Sequence[Any]) -> bytes:
+        return _items(
+            [
+                {
+                    "id": tx_hash,
+                    "title": f"{'Disbursement' if kind == 'D' else 'Reversal'} {seq}: transaction {tx_hash}",
+                    "description": (
+                        f"Ledger entry {seq} (head {head}) in transaction {tx_hash} on chain {self.chain_id},"
+                        f" log {log_index}, block {block_number} ({block_hash})."
+                    ),
+                    "url": f"{self.base}/v1/disbursements/{seq}",
+                    "format": "application/json",
+                    "datePublished": iso_utc(at),
+                }
+                for kind, seq, _, _, at, tx_hash, block_number, block_hash, log_index, head in rows
+            ]
+        )
+
+    async def release(self) -> dict[str, Any]:
+        """The release, with its parties, transactions and documents still to be read."""
+        code, name, buyer = self.code, self.name, self.buyer
+        first = await self.mirror.fetch_all(self.ENTRIES + " LIMIT :cap", {**self.params, "cap": OCDS_BATCH + 1})
+        active = bool(first)
+        few = first if len(first) <= OCDS_BATCH else None
+        # Payees in order of first appearance, like PAYEES.
+        payees = None if few is None else [(payee, None) for payee in dict.fromkeys(row[3] for row in few)]
+        value = {"amount": _baht_number(self.allocation), "currency": "THB"}
+        buyer_party = orjson.dumps(_party(buyer["id"], buyer["name"], ["buyer", "payer"]))
+
+        async def parties() -> AsyncIterator[bytes]:
+            yield buyer_party
+            async for batch in self._batches(self.PAYEES, self._parties, payees):
+                yield batch
+
+        release: dict[str, Any] = {
+            "ocid": f"{self.prefix}-{code}",
+            "id": f"{code}-{self.last_seq}",
+            "date": iso_utc(self.last_time),
+            "tag": ["planning", "implementation"] if active else ["planning"],
+            "initiationType": "tender",
+            "language": "th",
+            "parties": _Streamed(parties()),
+            "buyer": buyer,
+            "planning": {
+                "budget": {
+                    "id": code,
+                    "description": f"{name} (fiscal year {self.fiscal_year} B.E.)",
+                    "amount": value,
+                    "project": name,
+                    "projectID": code,
+                    "uri": f"{self.base}/v1/projects/{code}",
+                }
+            },
+            "tender": {"id": code, "title": name, "procuringEntity": buyer},
+        }
+        if active:
+            transactions = _Streamed(self._batches(self.ENTRIES, self._transactions, few))
+            documents = _Streamed(self._batches(self.ENTRIES, self._documents, few))
+            release["awards"] = [{"id": f"{code}-award", "title": name, "value": value}]
+            release["contracts"] = [
+                {
+                    "id": f"{code}-contract",
+                    "awardID": f"{code}-award",
+                    "title": name,
+                    "value": value,
+                    "implementation": {"transactions": transactions, "documents": documents},
+                }
+            ]
+        return release
 
 
 @router.get(
@@ -226,7 +349,7 @@ async def export_ocds(
 ) -> Response:
     mirror = request.app.state.mirror
     settings = request.app.state.settings
-    etag = await _version(request)
+    etag, upto = await _version(request)
     if (answer := _not_modified(request, etag)) is not None:
         return answer
     clauses, params = [], {}
@@ -259,13 +382,6 @@ async def export_ocds(
     published = iso_utc(int(chain[1])) if chain and chain[1] is not None else iso_utc(int(time.time()))
     base = str(request.base_url).rstrip("/")
     prefix = settings.ocid_prefix
-    entries_sql = (
-        "SELECT 'D', seq, amount, payee, block_time, tx_hash, block_number, block_hash, log_index, head"
-        " FROM disbursements WHERE project_code = :code"
-        " UNION ALL SELECT 'R', r.seq, r.amount, d.payee, r.block_time, r.tx_hash, r.block_number, r.block_hash,"
-        " r.log_index, r.head FROM reversals r JOIN disbursements d ON d.seq = r.original_seq"
-        " WHERE r.project_code = :code ORDER BY 2"
-    )
 
     async def body() -> AsyncIterator[bytes]:
         head = {
@@ -275,17 +391,25 @@ async def export_ocds(
             "publisher": {"name": "govledger public mirror"},
             "publicationPolicy": f"{base}/docs",
         }
-        yield orjson.dumps(head)[:-1] + b',"releases":['
+        pending = [orjson.dumps(head)[:-1] + b',"releases":[']
+        size = 0
         first = True
         last = ""
         while batch := await mirror.fetch_all(projects_sql, {**params, "after": last}):
             for row in batch:
-                entries = await mirror.fetch_all(entries_sql, {"code": row[0]})
-                release = ocds_release(prefix, base, row[:7], row[8] or row[7], entries, chain_id)
-                yield (b"" if first else b",") + orjson.dumps(release)
+                release = await OcdsProject(mirror, prefix, base, chain_id, upto, row).release()
+                if not first:
+                    pending.append(b",")
                 first = False
+                async for part in _encode(release):
+                    pending.append(part)
+                    size += len(part)
+                    if size >= OCDS_CHUNK:
+                        yield b"".join(pending)
+                        pending, size = [], 0
             last = batch[-1][0]
-        yield b"]}"
+        pending.append(b"]}")
+        yield b"".join(pending)
 
     return StreamingResponse(
         body(),

@@ -16,11 +16,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import APIRouter, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.responses import HTMLResponse, Response
 
 from api import charts
@@ -51,23 +52,31 @@ from ledger.types import fiscal_year_of
 router = APIRouter(include_in_schema=False)
 
 HERE = Path(__file__).resolve().parent.parent
+# Control characters and bidi formatting characters that a recorder put in a name, reason or
+# payee: shown as their code point, never sent raw, so they can neither reorder the page around
+# them nor hide. (Tab, newline and CR stay: HTML shows them as spaces.) Names are also wrapped in
+# <bdi> by the templates, so right-to-left text stays inside its own cell.
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(value: Any) -> Any:
+    """Jinja's finalize: every ``{{ ... }}`` of every page passes here before it is escaped."""
+    if not isinstance(value, str) or not INVISIBLE.search(value):
+        return value
+    shown = INVISIBLE.sub(lambda match: f"[U+{ord(match.group()):04X}]", value)
+    # The replacement holds no markup characters, so markup stays markup.
+    return Markup(shown) if isinstance(value, Markup) else shown
+
+
 TEMPLATES = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(("html",)),
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_visible,
 )
 STATIC = HERE / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
-# No inline script or style anywhere, so the policy can forbid both.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 BANGKOK_OFFSET = 7 * 3600  # Asia/Bangkok has no daylight saving time
 TRACKING_PATTERN = re.compile(r"^[0-9A-Za-z]{4}(-?[0-9A-Za-z]{4}){7}$")
 CODE_RE = re.compile(CODE_PATTERN)
@@ -112,13 +121,27 @@ def _language(request: Request) -> str:
 
 def _url(request: Request, path: str, **query: Any) -> str:
     kept = {k: v for k, v in query.items() if v not in (None, "")}
-    return path + ("?" + urlencode(kept) if kept else "")
+    if not kept:
+        return path
+    return path + ("&" if "?" in path else "?") + urlencode(kept)
 
 
-def _switch_url(request: Request, lang: str) -> str:
+def page_path(kind: str, code: str) -> str:
+    """The dashboard page of an agency or project (``kind``): the code as one percent-encoded path
+    segment, its ``/`` included, so no code (``A/../../v1``) can lead to another page. Browsers
+    resolve a segment of only dots whatever its encoding (``%2E%2E`` too), so the codes ``.`` and
+    ``..`` go in the query instead; the route reads them from there."""
+    if code in (".", ".."):
+        return f"/{kind}/?" + urlencode({"code": code})
+    return f"/{kind}/" + quote(code, safe="")
+
+
+def _switch_url(request: Request, lang: str, here: str) -> str:
     other = "en" if lang == "th" else "th"
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", other)]
-    return request.url.path + "?" + urlencode(query)
+    if "?" in here:
+        query = [(k, v) for k, v in query if k != "code"]
+    return _url(request, here, **dict(query))
 
 
 async def _names(request: Request) -> dict[str, tuple[str, str]]:
@@ -162,7 +185,11 @@ def _agency_name(names: dict[str, tuple[str, str]], code: str, lang: str) -> str
     return pair[0] if lang == "th" else pair[1]
 
 
-async def _render(request: Request, template: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
+async def _render(
+    request: Request, template: str, lang: str, status: int = 200, here: str | None = None, **context: Any
+) -> HTMLResponse:
+    """A page; ``here`` is its own link (an agency's or project's ``page_path``), else the fixed path."""
+    here = here or request.url.path
     words = Words(lang)
     try:
         as_of = await _as_of(request)
@@ -179,13 +206,17 @@ async def _render(request: Request, template: str, lang: str, status: int = 200,
         percent=percent,
         satang=satang_of,
         url=lambda path, **query: _url(request, path, **query),
-        switch_url=_switch_url(request, lang),
+        agency_path=lambda code: page_path("agencies", code),
+        project_path=lambda code: page_path("projects", code),
+        switch_url=_switch_url(request, lang, here),
         path=request.url.path,
+        here=here,
         as_of=as_of,
         asset=_asset,
         **context,
     )
-    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    # Content-Security-Policy and the other security headers: api.guard, on every answer.
+    response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-cache"
     if request.query_params.get("lang") in ("th", "en"):
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True)
@@ -380,6 +411,7 @@ def _cursor(request: Request) -> str | None:
 async def agency_page(request: Request, code: str) -> Response:
     lang = _language(request)
     words = Words(lang)
+    code = code or request.query_params.get("code", "")  # "." and "..": see page_path
     try:
         if not CODE_RE.fullmatch(code):
             raise NotFoundError(code)
@@ -417,6 +449,7 @@ async def agency_page(request: Request, code: str) -> Response:
         request,
         "agency.html",
         lang,
+        here=page_path("agencies", code),
         title=name,
         agency=agency,
         name=name,
@@ -447,6 +480,7 @@ def _figures(body: dict[str, Any], allocated: int, net: int) -> list[tuple[str, 
 async def project_page(request: Request, code: str) -> Response:
     lang = _language(request)
     words = Words(lang)
+    code = code or request.query_params.get("code", "")  # "." and "..": see page_path
     try:
         if not CODE_RE.fullmatch(code):
             raise NotFoundError(code)
@@ -466,6 +500,7 @@ async def project_page(request: Request, code: str) -> Response:
         request,
         "project.html",
         lang,
+        here=page_path("projects", code),
         title=project["name"],
         project=project,
         agency_label=_agency_name(names, project["agency"], lang),
@@ -648,7 +683,7 @@ async def static_file(request: Request, name: str) -> Response:
     if found is None:
         return Response(b"not found", status_code=404, media_type="text/plain")
     body, media_type, etag = found
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=3600"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)

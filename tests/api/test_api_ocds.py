@@ -83,3 +83,12 @@ def test_ocds_prefix_setting_and_empty_filter(scenario_chain: Scenario, sqlite_u
         assert [r["ocid"] for r in package["releases"]] == ["ocds-th0000-SLF-2570-001"]
         assert errors_of(package) == []
         assert client.get("/v1/export/ocds", params={"agency": "NOBODY"}).status_code == 404
+
+
+def test_the_streamed_export_is_the_same_on_postgresql(client: Any, pg_client: Any) -> None:
+    for params in ({}, {"project": "MOE-2570-001"}, {"fiscal_year": 2565}):
+        on_sqlite = client.get("/v1/export/ocds", params=params)
+        on_postgresql = pg_client.get("/v1/export/ocds", params=params)
+        assert on_sqlite.status_code == on_postgresql.status_code == 200
+        assert on_sqlite.content == on_postgresql.content, params
+        assert errors_of(on_postgresql.json()) == []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import stat
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +114,48 @@ def test_counts_read_right_in_both_languages() -> None:
     assert [english("n_projects", n=n) for n in (0, 1, 2)] == ["0 projects", "1 project", "2 projects"]
     assert english("n_agencies", n=1) == "1 agency" and english("n_agencies", n=5) == "5 agencies"
     assert thai("n_agencies", n=1) == "1 หน่วยงาน" and thai("n_projects", n=2) == "2 โครงการ"
+
+
+def test_cursor_values_are_range_checked_even_when_signed() -> None:
+    assert decode_cursor(SECRET, "s", encode_cursor(SECRET, "s", [2**63 - 1]), (int,)) == [2**63 - 1]
+    for value in (2**63, -1):
+        with pytest.raises(InvalidParameterError):
+            decode_cursor(SECRET, "s", encode_cursor(SECRET, "s", [value]), (int,))
+    for text in ("", "x" * 67, "MOE\0"):
+        with pytest.raises(InvalidParameterError):
+            decode_cursor(SECRET, "s", encode_cursor(SECRET, "s", [text]), (str,))
+
+
+def _load_settings(monkeypatch: pytest.MonkeyPatch, database_url: str) -> bytes:
+    from api.settings import load_api_settings
+    from ledger.settings import get_settings
+
+    monkeypatch.setenv("GOVLEDGER_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        return load_api_settings().cursor_secret
+    finally:
+        get_settings.cache_clear()
+
+
+def test_cursor_secret_is_random_persisted_private_or_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOVLEDGER_API_CURSOR_SECRET", raising=False)
+    monkeypatch.setenv("GOVLEDGER_DEPLOYMENT", str(tmp_path / "var" / "deployment.json"))
+    url = f"sqlite:///{tmp_path / 'var' / 'govledger.db'}"
+    first = _load_settings(monkeypatch, url)
+    # Not derivable from the database URL (which is often the public default).
+    assert first != hashlib.sha256(b"govledger-cursor\0" + url.encode()).digest()
+    assert len(first) >= 32
+    stored = tmp_path / "var" / "api-cursor-secret"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    # Every worker and every restart reads the same one, so cursors keep working.
+    assert _load_settings(monkeypatch, url) == first
+    # Another mirror elsewhere gets its own.
+    assert _load_settings(monkeypatch, f"sqlite:///{tmp_path / 'other' / 'govledger.db'}") != first
+    # PostgreSQL: kept beside the deployment file (var/).
+    postgres = _load_settings(monkeypatch, "postgresql://nobody@127.0.0.1:1/none")
+    assert postgres == first  # the same var/ folder as the SQLite mirror above
+    monkeypatch.setenv("GOVLEDGER_API_CURSOR_SECRET", "one secret for every host")
+    assert _load_settings(monkeypatch, url) == b"one secret for every host"

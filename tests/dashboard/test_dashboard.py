@@ -459,3 +459,42 @@ def test_verify_page_commands_pass_the_audit(
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "verified: everything holds" in done.stdout
     assert checkpoint["mirror_digest"] in done.stdout
+
+
+def test_pages_work_under_their_content_security_policy(
+    browser: Any, server: str, world: tuple[str, Seeded, str]
+) -> None:
+    """The other tests bypass the policy (axe-core is injected inline); here it is enforced, and
+    anything it blocks (a script, a style, an image) shows as a console error."""
+    _, seeded, _ = world
+    project = seeded.projects[0]
+    paths = [
+        "/",
+        f"/agencies/{quote(project.agency, safe='')}",
+        f"/projects/{quote(project.code, safe='')}",
+        "/search?q=" + quote(seeded.payees[0]),
+        "/track?code=" + seeded.requests["loan-paid"],
+        "/performance",
+        "/verify",
+        "/projects/NO-SUCH-PROJECT",
+    ]
+    context = browser.new_context(base_url=server)
+    errors: list[str] = []
+    try:
+        tab = context.new_page()
+        tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        for path in paths:
+            answer = tab.goto(path)
+            assert answer is not None and "script-src 'self'" in answer.headers["content-security-policy"], path
+            tab.wait_for_load_state("load")
+        # site.js runs under the policy: a heading sorts its table in place.
+        tab.goto("/?fy=2565")
+        tab.focus("#agency-table thead th[data-key='remaining'] a")
+        tab.keyboard.press("Enter")
+        assert tab.get_attribute("#agency-table thead th[data-key='remaining']", "aria-sort") == "descending"
+        assert tab.url.endswith("/?fy=2565")
+    finally:
+        context.close()
+    # The 404 page logs its own status as a console error; nothing else may.
+    assert [e for e in errors if "404" not in e] == []
