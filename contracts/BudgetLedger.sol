@@ -32,6 +32,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
     uint16 private constant _MIN_FISCAL_YEAR = 2500;
     uint16 private constant _MAX_FISCAL_YEAR = 2700;
 
+    /// @inheritdoc IBudgetLedger
     function registerProjects(ProjectInput[] calldata projects) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
         if (projects.length == 0) revert BatchEmpty();
         for (uint256 i; i < projects.length; ++i) {
@@ -39,6 +40,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         }
     }
 
+    /// @inheritdoc IBudgetLedger
     function amendAllocation(bytes32 projectCode, uint256 newAllocation, string calldata reason)
         external
         onlyRole(REGISTRAR_ROLE)
@@ -56,6 +58,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         emit AllocationAmended(seq, projectCode, previous, newAllocation, reason, head);
     }
 
+    /// @inheritdoc IBudgetLedger
     function disburse(DisbursementInput calldata d) external whenNotPaused returns (uint64 seq) {
         bytes32 agencyCode = _callerAgency();
         (uint32 index, uint256 allocation, uint256 net) = _openProject(d.projectCode, agencyCode);
@@ -65,6 +68,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         _commitEntry(seq, head);
     }
 
+    /// @inheritdoc IBudgetLedger
     function disburseBatch(DisbursementInput[] calldata ds) external whenNotPaused returns (uint64 seq) {
         if (ds.length == 0) revert BatchEmpty();
         bytes32 agencyCode = _callerAgency();
@@ -90,6 +94,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         _commitEntry(seq, head);
     }
 
+    /// @inheritdoc IBudgetLedger
     function reverse(bytes32 voucher, string calldata reason) external whenNotPaused returns (uint64 seq) {
         if (bytes(reason).length == 0) revert ReasonMissing();
         bytes32 agencyCode = _callerAgency();
@@ -110,6 +115,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         emit DisbursementReversed(seq, p.code, agencyCode, s.seq, voucher, s.amount, reason, head);
     }
 
+    /// @inheritdoc IBudgetLedger
     function project(bytes32 projectCode)
         external
         view
@@ -119,6 +125,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         return (p.agencyCode, p.fiscalYear, p.allocation, p.netDisbursed);
     }
 
+    /// @inheritdoc IBudgetLedger
     function disbursement(bytes32 agencyCode, bytes32 voucher)
         external
         view
