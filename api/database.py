@@ -78,6 +78,7 @@ class SqliteMirror(Mirror):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._connection: sqlite3.Connection | None = None
+        self._exact: sqlite3.Connection | None = None
 
     def connection(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -91,12 +92,25 @@ class SqliteMirror(Mirror):
             self._connection = connection
         return self._connection
 
+    def exact_connection(self) -> sqlite3.Connection:
+        """A second read-only handle whose SUM is ``ExactSum`` (slower; only for sums that overflow)."""
+        if self._exact is None:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            connection = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            connection.execute("PRAGMA query_only = ON")
+            connection.create_aggregate("SUM", 1, ExactSum)
+            self._exact = connection
+        return self._exact
+
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
         try:
             return self.connection().execute(sql, params or {}).fetchall()
         except sqlite3.OperationalError as exc:
             if _missing(str(exc)):
                 raise _unavailable(exc) from exc
+            if "integer overflow" in str(exc):
+                # A sum past 64 bits (hostile totals): once more with PostgreSQL's exact SUM.
+                return self.exact_connection().execute(sql, params or {}).fetchall()
             raise
 
     async def version(self) -> Any:
@@ -140,9 +154,26 @@ class SqliteMirror(Mirror):
             own.close()
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        for connection in (self._connection, self._exact):
+            if connection is not None:
+                connection.close()
+        self._connection = self._exact = None
+
+
+class ExactSum:
+    """SUM as PostgreSQL's sum(bigint) computes it: exact, past 64 bits too. sqlite3 cannot
+    return such an integer, so it answers its decimal text, which readers take with int()."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.total = (self.total or 0) + int(value)
+
+    def finalize(self) -> int | str | None:
+        total = self.total
+        return total if total is None or -(2**63) <= total < 2**63 else str(total)
 
 
 def _missing(message: str) -> bool:

@@ -233,6 +233,12 @@ class SummaryPublic(Public):
     agencies: list[AgencyTotalsPublic]
 
 
+class UnheldPublic(Public):
+    table: str
+    key: str = Field(description="The row's primary key (a project code, or a seq)")
+    column: str
+
+
 class CheckpointPublic(Public):
     chain_id: int
     contracts: dict[str, str] = Field(description="name -> address of the contracts the mirror follows")
@@ -241,6 +247,10 @@ class CheckpointPublic(Public):
     ledger_seq: int = Field(ge=0)
     ledger_head: str = hash32()
     mirror_digest: str = Field(description="SHA-256 over the canonically ordered mirrored events")
+    unheld: list[UnheldPublic] = Field(
+        description="Money cells beyond the mirror's 64-bit columns (first 100): they hold 2^63-1 satang as a"
+        " marker; the exact values are in the events"
+    )
 
 
 class HealthPublic(Public):

@@ -68,7 +68,7 @@ class Bench:
         fns = self.contract.functions
         self._wait(fns.registerAgency(agency, "สำนักงานคณะกรรมการการศึกษาขั้นพื้นฐาน", "OBEC").transact({"from": self.admin}))
         self._wait(fns.addRecorder(agency, self.recorder).transact({"from": self.admin}))
-        project = (self.project, agency, 2568, 10**30, "ค่าอาหารกลางวันนักเรียน")
+        project = (self.project, agency, 2568, 10**16, "ค่าอาหารกลางวันนักเรียน")  # the allocation cap
         self._wait(fns.registerProjects([project]).transact({"from": self.admin}))
         self.counter = 0
 

@@ -31,6 +31,9 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
     // B.E. years; anything else is almost certainly a Gregorian year typed by mistake.
     uint16 private constant _MIN_FISCAL_YEAR = 2500;
     uint16 private constant _MAX_FISCAL_YEAR = 2700;
+    // 100 trillion baht: far above any real budget, and 922 projects at the cap still sum
+    // inside the mirror's signed 64-bit satang (ledger.types.MAX_ALLOCATION).
+    uint256 private constant _MAX_ALLOCATION = 1e16;
 
     /// @inheritdoc IBudgetLedger
     function registerProjects(ProjectInput[] calldata projects) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
@@ -47,7 +50,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         whenNotPaused
     {
         if (bytes(reason).length == 0) revert ReasonMissing();
-        if (newAllocation > type(uint128).max) revert AllocationTooLarge(newAllocation);
+        if (newAllocation > _MAX_ALLOCATION) revert AllocationTooLarge(newAllocation);
         Project storage p = _projectByCode(projectCode);
         if (newAllocation < p.netDisbursed) revert AllocationBelowDisbursed(projectCode, p.netDisbursed, newAllocation);
         uint256 previous = p.allocation;
@@ -146,7 +149,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         if (input.fiscalYear < _MIN_FISCAL_YEAR || input.fiscalYear > _MAX_FISCAL_YEAR) {
             revert FiscalYearInvalid(input.fiscalYear);
         }
-        if (input.allocation > type(uint128).max) revert AllocationTooLarge(input.allocation);
+        if (input.allocation > _MAX_ALLOCATION) revert AllocationTooLarge(input.allocation);
         uint32 index = ++_projectCount;
         _projectIndex[input.projectCode] = index;
         _projects[index] = Project({
@@ -212,7 +215,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         if (tracking != 0 && !_requestExists(tracking)) revert LinkedRequestUnknown(tracking);
 
         seq = prevSeq + 1;
-        // amount <= allocation - net and allocation fits in 128 bits, so neither overflows.
+        // amount <= allocation - net and allocation <= _MAX_ALLOCATION, so neither overflows.
         unchecked {
             newNet = net + amount;
         }

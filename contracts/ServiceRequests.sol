@@ -79,6 +79,8 @@ abstract contract ServiceRequests is IServiceRequests, AgencyRegistry {
         bytes32 agencyCode = _callerAgency();
         if (!_services[service].defined) revert ServiceUnknown(service);
         if (trackingCode == 0) revert TrackingCodeMissing();
+        // Readers print only the first 20 bytes: anything below them would let two requests print alike.
+        if (uint96(uint256(trackingCode)) != 0) revert TrackingCodeMalformed(trackingCode);
         if (applicantCommitment == 0) revert CommitmentMissing();
         Request storage r = _requests[trackingCode];
         if (r.agencyCode != 0) revert RequestAlreadyOpened(trackingCode);

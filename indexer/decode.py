@@ -1,9 +1,11 @@
 """Raw JSON-RPC logs → typed GovLedger events. Pure: no I/O, no web3.
 
 Fixed-size events (every field a word) are decoded by slicing the data, which is ~4× faster
-than eth-abi; events with strings or arrays go through ``eth_abi.decode``. Strings are read
-as bytes and decoded as UTF-8 with replacement, because the contract accepts any bytes and
-the indexer must never stop on a name it cannot print.
+than eth-abi; events with strings or arrays go through ``eth_abi.decode``. The contract
+accepts any bytes in a string and any uint256 in an amount, and the indexer must neither stop
+on them nor let two different on-chain values look alike, so strings go through ``text_of``
+(faithful, and storable as PostgreSQL text) and amounts are kept exact (the fields' JSON
+writes one beyond ``MAX_SATANG`` as a decimal string).
 
     event = decode_log(log)          # log: one item of an eth_getLogs answer (hex strings)
     event.seq, event.head, event.fields()
@@ -20,9 +22,8 @@ from eth_abi import decode as abi_decode
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
-from indexer.errors import DecodeError, MirrorBoundError, UnknownEventError
-from indexer.tables import MAX_SATANG
-from ledger.types import decode_tracking
+from indexer.errors import DecodeError, UnknownEventError
+from ledger.types import MAX_SATANG, decode_tracking
 
 ZERO32 = b"\0" * 32
 
@@ -55,14 +56,37 @@ def _hex(raw: bytes) -> str:
     return "0x" + raw.hex()
 
 
-def _satang(value: int, what: str) -> int:
-    if value > MAX_SATANG:
-        raise MirrorBoundError(f"{what} {value} satang exceeds the mirror's bound of {MAX_SATANG} satang")
-    return value
+def _amount(value: int) -> int | str:
+    """An amount as the fields' JSON holds it: beyond the mirror's columns (and orjson's
+    64 bits) as a decimal string, so that the event keeps the exact value."""
+    return value if value <= MAX_SATANG else str(value)
 
 
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
+# Marks a string stored as hex: U+FFFD is what a replacing decoder would have shown.
+BYTES_MARKER = "\ufffd0x"
+
+
+def text_of(raw: bytes) -> str:
+    """An on-chain string as the mirror stores it, the same on SQLite and PostgreSQL.
+
+    Valid UTF-8 without NUL (which PostgreSQL text cannot hold) is kept as it is; any other
+    bytes, and a string that itself starts with the marker, become the marker + hex. So the
+    mapping is injective: ``raw_of`` gives the bytes back.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return BYTES_MARKER + raw.hex()
+    if "\0" in text or text.startswith(BYTES_MARKER):
+        return BYTES_MARKER + raw.hex()
+    return text
+
+
+def raw_of(text: str) -> bytes:
+    """The on-chain bytes of a string the mirror stores (the inverse of ``text_of``)."""
+    if text.startswith(BYTES_MARKER):
+        return bytes.fromhex(text[len(BYTES_MARKER) :])
+    return text.encode("utf-8")
 
 
 @dataclass(slots=True)
@@ -139,7 +163,7 @@ class ProjectRegistered(LedgerEvent):
             "project": self.project,
             "agency": self.agency,
             "fiscal_year": self.fiscal_year,
-            "allocation": self.allocation,
+            "allocation": _amount(self.allocation),
             "name": self.name,
         }
 
@@ -156,8 +180,8 @@ class AllocationAmended(LedgerEvent):
     def fields(self) -> dict[str, Any]:
         return {
             "project": self.project,
-            "previous_allocation": self.previous_allocation,
-            "new_allocation": self.new_allocation,
+            "previous_allocation": _amount(self.previous_allocation),
+            "new_allocation": _amount(self.new_allocation),
             "reason": self.reason,
         }
 
@@ -181,7 +205,7 @@ class DisbursementRecorded(LedgerEvent):
             "project": self.project,
             "agency": self.agency,
             "voucher": self.voucher,
-            "amount": self.amount,
+            "amount": _amount(self.amount),
             "payee": self.payee,
             "document_hash": self.document_hash,
             "request": self.request,
@@ -192,7 +216,7 @@ class DisbursementRecorded(LedgerEvent):
         return orjson.dumps(
             {
                 "agency": self.agency,
-                "amount": self.amount,
+                "amount": self.amount if self.amount <= MAX_SATANG else str(self.amount),
                 "document_hash": self.document_hash,
                 "payee": self.payee,
                 "project": self.project,
@@ -219,7 +243,7 @@ class DisbursementReversed(LedgerEvent):
             "agency": self.agency,
             "original_seq": self.original_seq,
             "voucher": self.voucher,
-            "amount": self.amount,
+            "amount": _amount(self.amount),
             "reason": self.reason,
         }
 
@@ -362,8 +386,6 @@ def _decode(log: dict[str, Any]) -> LedgerEvent:
         if len(data) != 192:
             raise DecodeError(f"{name} log has {len(data)} data bytes, expected 192")
         amount = int.from_bytes(data[32:64], "big")
-        if amount > MAX_SATANG:
-            _satang(amount, "disbursement amount")
         document, request = data[96:128], data[128:160]
         return DisbursementRecorded(
             int(topics[1], 16),
@@ -392,8 +414,8 @@ def _decode(log: dict[str, Any]) -> LedgerEvent:
             return AgencyRegistered(
                 **loc,
                 agency=code_text(_topic_bytes(topics[2])),
-                name=_text(agency_name),
-                name_en=_text(name_en),
+                name=text_of(agency_name),
+                name_en=text_of(name_en),
                 head=_hex(head),
             )
         if event_type is RecorderAdded or event_type is RecorderRemoved:
@@ -415,8 +437,8 @@ def _decode(log: dict[str, Any]) -> LedgerEvent:
                 project=code_text(_topic_bytes(topics[2])),
                 agency=code_text(_topic_bytes(topics[3])),
                 fiscal_year=fiscal_year,
-                allocation=_satang(allocation, "allocation"),
-                name=_text(project_name),
+                allocation=allocation,
+                name=text_of(project_name),
                 head=_hex(head),
             )
         if event_type is AllocationAmended:
@@ -425,9 +447,9 @@ def _decode(log: dict[str, Any]) -> LedgerEvent:
             return AllocationAmended(
                 **loc,
                 project=code_text(_topic_bytes(topics[2])),
-                previous_allocation=_satang(previous, "previous allocation"),
-                new_allocation=_satang(new, "allocation"),
-                reason=_text(reason),
+                previous_allocation=previous,
+                new_allocation=new,
+                reason=text_of(reason),
                 head=_hex(head),
             )
         if event_type is DisbursementReversed:
@@ -440,8 +462,8 @@ def _decode(log: dict[str, Any]) -> LedgerEvent:
                 agency=code_text(_topic_bytes(topics[3])),
                 original_seq=original,
                 voucher=code_text(voucher),
-                amount=_satang(amount, "reversed amount"),
-                reason=_text(reason),
+                amount=amount,
+                reason=text_of(reason),
                 head=_hex(head),
             )
         if event_type is ServiceDefined:
@@ -452,9 +474,9 @@ def _decode(log: dict[str, Any]) -> LedgerEvent:
             return ServiceDefined(
                 **loc,
                 service=code_text(_topic_bytes(topics[2])),
-                states=[_text(s) for s in states],
+                states=[text_of(s) for s in states],
                 time_limit_days=list(limits),
-                roles=[_text(r) for r in roles],
+                roles=[text_of(r) for r in roles],
                 transitions=[list(t) for t in transitions],
                 head=_hex(head),
             )
@@ -488,10 +510,10 @@ def _decode(log: dict[str, Any]) -> LedgerEvent:
                 agency=code_text(_topic_bytes(topics[3])),
                 from_state=from_state,
                 to_state=to_state,
-                reason=_text(reason),
+                reason=text_of(reason),
                 head=_hex(head),
             )
-    except (DecodeError, MirrorBoundError):
+    except DecodeError:
         raise
     except Exception as exc:  # eth-abi raises several unrelated types on malformed data
         raise DecodeError(f"{name} log in block {loc['block_number']} cannot be decoded: {exc}") from exc
@@ -518,7 +540,6 @@ def decode_log(log: dict[str, Any]) -> LedgerEvent:
     Raises:
         UnknownEventError: the topic matches none of our events.
         DecodeError: the topics or data do not have the event's shape.
-        MirrorBoundError: an amount is beyond what the mirror stores.
     """
     try:
         return _decode(log)

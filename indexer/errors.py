@@ -3,7 +3,6 @@
 IndexerError
  ├── DecodeError            a log from our contract that cannot be decoded (never skipped)
  │    └── UnknownEventError the log's topic0 is none of our events
- ├── MirrorBoundError       a value is beyond what the mirror stores (amounts > 2**63 - 1 satang)
  ├── DatabaseError          the mirror database is unreachable, unmigrated or inconsistent
  ├── RpcError               the node kept failing after every retry, or answered nonsense
  ├── ChainChangedError      the node's chain changed under a fetch (retried internally)
@@ -25,10 +24,6 @@ class DecodeError(IndexerError):
 
 class UnknownEventError(DecodeError):
     """A log's topic0 matches none of the GovLedger events."""
-
-
-class MirrorBoundError(IndexerError):
-    """A value does not fit the mirror's columns (BIGINT satang)."""
 
 
 class DatabaseError(IndexerError):

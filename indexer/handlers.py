@@ -20,6 +20,7 @@ from indexer import workdays
 from indexer.db import Store
 from indexer.errors import GapError
 from indexer.workdays import bangkok_date
+from ledger.types import MAX_SATANG
 
 EVENT_COLUMNS = (
     "seq",
@@ -146,6 +147,13 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def held(value: int) -> int:
+    """A money value as the mirror's BIGINT columns hold it: ``MAX_SATANG`` marks one they
+    cannot (beyond the bound, or derived from such a value); the exact amounts stay in the
+    events, and /v1/checkpoint lists these cells as ``unheld``."""
+    return max(-MAX_SATANG, min(value, MAX_SATANG))
+
+
 @dataclass(slots=True)
 class ProjectState:
     code: str
@@ -156,6 +164,7 @@ class ProjectState:
     allocation: int
     disbursed: int
     reversed: int
+    net: int
     disbursement_count: int
     reversal_count: int
     amendment_count: int
@@ -167,8 +176,27 @@ class ProjectState:
     last_activity_time: int
     is_new: bool = False
 
+    # Totals move one event at a time and stay within the columns; once net is beyond them it
+    # stays marked, so an index in one batch and one in many give the same rows.
+    def disburse(self, amount: int) -> None:
+        self.disbursement_count += 1
+        disbursed = self.disbursed + amount
+        if disbursed < MAX_SATANG:  # the hot path: then net (<= disbursed) fits too
+            self.disbursed = disbursed
+            self.net += amount
+            return
+        self.disbursed = MAX_SATANG
+        self.net = MAX_SATANG if self.net == MAX_SATANG else held(self.net + amount)
+
+    def reverse(self, amount: int) -> None:
+        self.reversed = held(self.reversed + amount)
+        self.net = MAX_SATANG if self.net == MAX_SATANG else held(self.net - amount)
+        self.reversal_count += 1
+
+    def remaining(self) -> int:
+        return MAX_SATANG if MAX_SATANG in (self.allocation, self.net) else held(self.allocation - self.net)
+
     def row(self) -> tuple[Any, ...]:
-        net = self.disbursed - self.reversed
         return (
             self.code,
             self.agency_code,
@@ -178,8 +206,8 @@ class ProjectState:
             self.allocation,
             self.disbursed,
             self.reversed,
-            net,
-            self.allocation - net,
+            self.net,
+            self.remaining(),
             self.disbursement_count,
             self.reversal_count,
             self.amendment_count,
@@ -298,7 +326,7 @@ class BatchWriter:
         found = self.projects.get(code)
         if found is None:
             row = self.store.query_one(
-                "SELECT code, agency_code, fiscal_year, name, initial_allocation, allocation, disbursed, reversed,"
+                "SELECT code, agency_code, fiscal_year, name, initial_allocation, allocation, disbursed, reversed, net,"
                 " disbursement_count, reversal_count, amendment_count, seq, block_number, block_time,"
                 " last_activity_seq, last_activity_block, last_activity_time FROM projects WHERE code = ?",
                 (code,),
@@ -441,10 +469,11 @@ def on_project_registered(w: BatchWriter, e: ev.ProjectRegistered, block_time: i
         agency_code=e.agency,
         fiscal_year=e.fiscal_year,
         name=e.name,
-        initial_allocation=e.allocation,
-        allocation=e.allocation,
+        initial_allocation=held(e.allocation),
+        allocation=held(e.allocation),
         disbursed=0,
         reversed=0,
+        net=0,
         disbursement_count=0,
         reversal_count=0,
         amendment_count=0,
@@ -460,18 +489,26 @@ def on_project_registered(w: BatchWriter, e: ev.ProjectRegistered, block_time: i
 
 def on_allocation_amended(w: BatchWriter, e: ev.AllocationAmended, block_time: int) -> None:
     project = w.project(e.project)
-    project.allocation = e.new_allocation
+    project.allocation = held(e.new_allocation)
     project.amendment_count += 1
     project.touch(e.seq, e.block_number, block_time)
     w.amendments.append(
-        (e.seq, e.project, e.previous_allocation, e.new_allocation, e.reason, e.block_number, block_time, e.tx_hash)
+        (
+            e.seq,
+            e.project,
+            held(e.previous_allocation),
+            project.allocation,
+            e.reason,
+            e.block_number,
+            block_time,
+            e.tx_hash,
+        )
     )
 
 
 def on_disbursement_recorded(w: BatchWriter, e: ev.DisbursementRecorded, block_time: int) -> None:
     project = w.projects.get(e.project) or w.project(e.project)
-    project.disbursed += e.amount
-    project.disbursement_count += 1
+    project.disburse(e.amount)
     project.last_activity_seq = e.seq
     project.last_activity_block = e.block_number
     project.last_activity_time = block_time
@@ -482,7 +519,7 @@ def on_disbursement_recorded(w: BatchWriter, e: ev.DisbursementRecorded, block_t
             e.agency,
             project.fiscal_year,
             e.voucher,
-            e.amount,
+            held(e.amount),
             e.payee,
             e.document_hash,
             e.request,
@@ -500,8 +537,7 @@ def on_disbursement_recorded(w: BatchWriter, e: ev.DisbursementRecorded, block_t
 
 def on_disbursement_reversed(w: BatchWriter, e: ev.DisbursementReversed, block_time: int) -> None:
     project = w.project(e.project)
-    project.reversed += e.amount
-    project.reversal_count += 1
+    project.reverse(e.amount)
     project.touch(e.seq, e.block_number, block_time)
     w.reversals.append(
         (
@@ -510,7 +546,7 @@ def on_disbursement_reversed(w: BatchWriter, e: ev.DisbursementReversed, block_t
             e.project,
             e.agency,
             e.voucher,
-            e.amount,
+            held(e.amount),
             e.reason,
             e.head,
             e.block_number,

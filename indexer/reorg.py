@@ -17,7 +17,7 @@ import orjson
 
 from indexer.db import Store
 from indexer.errors import ReorgTooDeepError, RpcError
-from indexer.handlers import ServiceState, deadline_of
+from indexer.handlers import ProjectState, ServiceState, deadline_of
 from indexer.rpc import RpcClient
 from indexer.workdays import bangkok_date
 
@@ -137,12 +137,18 @@ def _recompute_project(store: Store, code: str) -> None:
         "SELECT new_allocation FROM allocation_amendments WHERE project_code = ? ORDER BY seq DESC LIMIT 1", (code,)
     )
     allocation = int(amended[0]) if amended else int(initial)
-    disbursed, d_count = store.query_one(
-        "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM disbursements WHERE project_code = ?", (code,)
-    ) or (0, 0)
-    reversed_, r_count = store.query_one(
-        "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM reversals WHERE project_code = ?", (code,)
-    ) or (0, 0)
+    # Replayed one entry at a time as the handlers do, never SUM(): a gross total may be beyond
+    # 64 bits (SQLite's SUM raises), and the handlers' marking of unheld totals is per entry.
+    totals = ProjectState(code, "", 0, "", 0, allocation, *[0] * 12)
+    for _, amount, is_reversal in store.query(
+        "SELECT seq, amount, 0 FROM disbursements WHERE project_code = ?"
+        " UNION ALL SELECT seq, amount, 1 FROM reversals WHERE project_code = ? ORDER BY 1",
+        (code, code),
+    ):
+        if is_reversal:
+            totals.reverse(int(amount))
+        else:
+            totals.disburse(int(amount))
     a_count = store.query_one("SELECT COUNT(*) FROM allocation_amendments WHERE project_code = ?", (code,))[0]
     last: Any = (seq, block_number, block_time)
     for table in ("disbursements", "reversals", "allocation_amendments"):
@@ -152,12 +158,22 @@ def _recompute_project(store: Store, code: str) -> None:
         )
         if found is not None and found[0] > last[0]:
             last = found
-    net = int(disbursed) - int(reversed_)
     store.execute(
         "UPDATE projects SET allocation = ?, disbursed = ?, reversed = ?, net = ?, remaining = ?,"
         " disbursement_count = ?, reversal_count = ?, amendment_count = ?, last_activity_seq = ?,"
         " last_activity_block = ?, last_activity_time = ? WHERE code = ?",
-        (allocation, int(disbursed), int(reversed_), net, allocation - net, d_count, r_count, a_count, *last, code),
+        (
+            allocation,
+            totals.disbursed,
+            totals.reversed,
+            totals.net,
+            totals.remaining(),
+            totals.disbursement_count,
+            totals.reversal_count,
+            a_count,
+            *last,
+            code,
+        ),
     )
 
 

@@ -2,15 +2,23 @@
 
 Conventions every reader can rely on:
 
-- Money is integer satang in BIGINT columns. The contract allows allocations up to
-  2**128 - 1; the mirror refuses (``MirrorBoundError``, the indexer stops) anything above
-  2**63 - 1 satang (92 quadrillion baht), which no real budget approaches.
+- Money is integer satang in BIGINT columns, at most ``ledger.types.MAX_SATANG`` (2**63 - 1). The
+  contract caps allocations far below it, but an older deployment allowed 2**128 - 1 and
+  a project's gross disbursed and reversed grow with every disburse-and-reverse: a value
+  beyond the bound is stored as ``MAX_SATANG`` itself, meaning "at least this" (the exact
+  value stays in the event's ``fields``, as a decimal string), and ``/v1/checkpoint`` lists
+  it under ``unheld``. ``net`` and ``remaining`` stay exact while they fit.
+- Text is the on-chain string when it is valid UTF-8 without NUL (PostgreSQL text cannot
+  hold NUL); any other bytes, or a string that itself starts with the marker, are stored as
+  ``"\ufffd0x"`` + hex of the bytes (``indexer.decode.text_of``), so two different
+  on-chain strings never share a text.
 - Block times are Unix seconds (UTC) in ``*_time`` columns; dates (``deadline``) are
   calendar dates in Asia/Bangkok.
 - Hashes and addresses are ``0x``-prefixed lowercase hex, except recorder addresses which
   are EIP-55 checksummed; codes are their text (``decode_code``), tracking codes their
-  printed Crockford form (``XXXX-XXXX-...``). Bytes that are not a valid code come back as
-  ``0x``-hex, never as an error.
+  printed Crockford form (``XXXX-XXXX-...``). Bytes that are not a valid code (or tracking
+  code) come back as ``0x``-hex of all 32 bytes, never as an error: no two on-chain values
+  share a text.
 - Every projection row carries the ledger ``seq`` that created (or last changed) it, so
   a keyset cursor can always be ``seq``.
 
@@ -24,9 +32,6 @@ from datetime import date
 
 from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
-
-# Largest amount the mirror stores: PostgreSQL and SQLite BIGINT.
-MAX_SATANG = 2**63 - 1
 
 
 def _big(primary_key: bool = False, nullable: bool = False, index: bool = False) -> object:
@@ -189,7 +194,7 @@ class Disbursement(SQLModel, table=True):
     amount: int = _big()  # satang
     payee: str = Field(max_length=66)
     document_hash: str | None = Field(default=None, max_length=66)  # None when zero on chain
-    request_tracking: str | None = Field(default=None, max_length=39)  # None when zero on chain
+    request_tracking: str | None = Field(default=None, max_length=66)  # None when zero on chain
     head: str = Field(max_length=66)
     block_number: int = _big()
     block_hash: str = Field(max_length=66)
@@ -261,7 +266,7 @@ class Request(SQLModel, table=True):
         Index("ix_requests_overdue", "overdue", "deadline"),
     )
 
-    tracking_code: str = Field(primary_key=True, max_length=39)  # printed form XXXX-XXXX-...
+    tracking_code: str = Field(primary_key=True, max_length=66)  # printed form XXXX-XXXX-... (or 0x-hex)
     service_code: str = Field(max_length=66)
     agency_code: str = Field(max_length=66)  # the opening (owner) agency
     applicant_commitment: str = Field(max_length=66)
@@ -292,7 +297,7 @@ class RequestTransition(SQLModel, table=True):
     )
 
     seq: int = _big(primary_key=True)
-    tracking_code: str = Field(max_length=39)
+    tracking_code: str = Field(max_length=66)
     service_code: str = Field(max_length=66)
     agency_code: str = Field(max_length=66)  # agency that took the step
     owner_agency_code: str = Field(max_length=66)  # agency that opened the request

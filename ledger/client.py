@@ -44,6 +44,7 @@ from ledger.errors import (
 )
 from ledger.settings import Settings
 from ledger.types import (
+    MAX_ALLOCATION,
     MAX_FISCAL_YEAR,
     MIN_FISCAL_YEAR,
     ValueFormatError,
@@ -265,6 +266,15 @@ def _int(value: Any) -> int:
 # --------------------------------------------------------------------------- typed values
 
 
+def _within_cap(satang: int, what: str) -> int:
+    """Refuse, before sending, an amount the contract caps (and the mirror could not hold)."""
+    if not 0 <= satang <= MAX_ALLOCATION:
+        raise ValueFormatError(
+            f"{what} {format_baht(satang)} baht is outside 0 to {format_baht(MAX_ALLOCATION)} baht, the ledger's cap"
+        )
+    return satang
+
+
 @dataclass(frozen=True)
 class ProjectSpec:
     """A project to register: codes as text, allocation in satang."""
@@ -280,7 +290,7 @@ class ProjectSpec:
             encode_code(self.code, "project code"),
             encode_code(self.agency, "agency code"),
             self.fiscal_year,
-            self.allocation,
+            _within_cap(self.allocation, f"allocation of project {self.code}"),
             self.name,
         )
 
@@ -300,7 +310,7 @@ class Disbursement:
         return (
             encode_code(self.project, "project code"),
             encode_code(self.voucher, "voucher"),
-            self.amount,
+            _within_cap(self.amount, f"amount of voucher {self.voucher}"),
             encode_code(self.payee, "payee"),
             self.document_hash or ZERO32,
             encode_tracking(self.request) if self.request else ZERO32,
@@ -308,8 +318,9 @@ class Disbursement:
 
     def to_words(self) -> bytes:
         """The struct's ABI encoding: six static 32-byte words (what ``to_abi`` encodes to)."""
-        if not 0 < self.amount < 2**256:
+        if self.amount <= 0:
             raise ValueFormatError(f"amount of voucher {self.voucher} must be positive")
+        _within_cap(self.amount, f"amount of voucher {self.voucher}")
         document = self.document_hash or ZERO32
         if len(document) != 32:
             raise ValueFormatError("a document hash is 32 bytes")
@@ -1046,7 +1057,8 @@ class LedgerClient:
         ]
 
     def amend_allocation(self, project: str, new_allocation: int, reason: str) -> TxResult:
-        return self.transact("amendAllocation", encode_code(project, "project code"), new_allocation, reason)
+        allocation = _within_cap(new_allocation, f"allocation of project {project}")
+        return self.transact("amendAllocation", encode_code(project, "project code"), allocation, reason)
 
     def set_service_role(self, service: str, role: int, agency: str, granted: bool = True) -> TxResult:
         return self.transact(

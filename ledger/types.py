@@ -24,6 +24,11 @@ BE_OFFSET = 543  # Buddhist Era year = Gregorian year + 543
 CODE_MAX_LENGTH = 32  # a code fills at most the bytes32 it is stored in
 MIN_FISCAL_YEAR = 2500  # B.E.; BudgetLedger._MIN_FISCAL_YEAR
 MAX_FISCAL_YEAR = 2700  # B.E.; BudgetLedger._MAX_FISCAL_YEAR
+# The mirror's money columns are signed 64-bit (SQLite INTEGER, PostgreSQL BIGINT).
+MAX_SATANG = 2**63 - 1
+# The contract's cap on an allocation (BudgetLedger._MAX_ALLOCATION): 100 trillion baht, about
+# 30 times Thailand's whole annual budget, so that 922 projects at the cap still sum in MAX_SATANG.
+MAX_ALLOCATION = 10**16
 
 _CODE = re.compile(rf"[A-Za-z0-9._/-]{{1,{CODE_MAX_LENGTH}}}")
 # Digits with optional thousands separators, then at most two decimals, then an optional unit.
@@ -192,7 +197,14 @@ def encode_tracking(text: str) -> bytes:
 
 
 def decode_tracking(raw: bytes) -> str:
-    """The printed form of an on-chain tracking code."""
+    """The printed form of an on-chain tracking code.
+
+    A bytes32 whose low 12 bytes are not zero is no tracking code (the contract refuses it
+    now; older deployments did not): it comes back as the 0x-hex of all 32 bytes, so that no
+    two on-chain values print alike.
+    """
+    if len(raw) != 32 or any(raw[TRACKING_BYTES:]):
+        return "0x" + raw.hex()
     number = int.from_bytes(raw[:TRACKING_BYTES], "big")
     chars = "".join(_CROCKFORD[(number >> (5 * i)) & 31] for i in reversed(range(32)))
     return "-".join(chars[i : i + 4] for i in range(0, 32, 4))

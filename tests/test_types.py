@@ -83,6 +83,17 @@ def test_tracking_codes_round_trip_and_tolerate_typing() -> None:
         encode_tracking("U" * 32)  # U is not in Crockford's alphabet
 
 
+def test_no_two_on_chain_tracking_values_print_alike() -> None:
+    """Issue 12 item 1: only the first 20 bytes were printed, so these two printed alike."""
+    from ledger.types import decode_tracking
+
+    canonical = bytes(range(1, 21)) + b"\0" * 12
+    lookalikes = [canonical[:20] + bytes([0] * i + [1] + [0] * (11 - i)) for i in range(12)]
+    printed = [decode_tracking(raw) for raw in [canonical, *lookalikes]]
+    assert len(set(printed)) == 13
+    assert printed[1:] == ["0x" + raw.hex() for raw in lookalikes]
+
+
 @pytest.mark.parametrize(
     ("text", "satang"),
     [("๑,๒๓๔.๕๐", 123450), ("๔๐๐ บาท", 40000), ("฿๗", 700), ("1,๐๐๐.๐1", 100001)],

@@ -13,6 +13,7 @@ from api.errors import MirrorUnavailableError
 from api.responses import json_answer
 from api.schemas import CheckpointPublic
 from indexer.digest import DIGEST_QUERY, digest_line
+from ledger.types import MAX_SATANG
 
 router = APIRouter(prefix="/v1", tags=["checkpoint"], dependencies=[Strict])
 
@@ -21,6 +22,20 @@ _STATE = (
     " FROM checkpoint c LEFT JOIN ledger l ON l.id = 1 WHERE c.id = 1"
 )
 ZERO_HASH = "0x" + "00" * 32
+SHOWN_UNHELD = 100
+
+# Money cells holding MAX_SATANG: values the mirror's 64-bit columns cannot hold (indexer/tables.py).
+_MONEY = {
+    "projects": ("code", ("initial_allocation", "allocation", "disbursed", "reversed", "net", "remaining")),
+    "disbursements": ("seq", ("amount",)),
+    "reversals": ("seq", ("amount",)),
+    "allocation_amendments": ("seq", ("previous_allocation", "new_allocation")),
+}
+_UNHELD = " UNION ALL ".join(
+    f"SELECT '{table}', CAST({key} AS TEXT), '{column}' FROM {table} WHERE {column} = :bound"
+    for table, (key, columns) in _MONEY.items()
+    for column in columns
+)
 
 
 async def _digest(request: Request) -> str:
@@ -62,6 +77,12 @@ async def mirror_state(request: Request) -> dict[str, Any]:
     raise MirrorUnavailableError("the mirror is changing too fast to take a consistent checkpoint; retry")
 
 
+async def unheld(request: Request) -> list[dict[str, str]]:
+    """The first money cells the mirror could not hold (the exact values are in the events)."""
+    rows = await request.app.state.mirror.fetch_all(f"{_UNHELD} LIMIT {SHOWN_UNHELD}", {"bound": MAX_SATANG})
+    return [{"table": table, "key": str(key), "column": column} for table, key, column in rows]
+
+
 @router.get("/checkpoint", response_model=CheckpointPublic, summary="Indexed block, ledger head, mirror digest")
 async def checkpoint(request: Request) -> Response:
-    return json_answer(request, await mirror_state(request))
+    return json_answer(request, {**await mirror_state(request), "unheld": await unheld(request)})

@@ -76,7 +76,10 @@ interface IBudgetLedger {
     /// @notice A project's fiscal year is outside 2500..2700 B.E. (a Gregorian year typed by mistake).
     /// @param fiscalYear The year given.
     error FiscalYearInvalid(uint16 fiscalYear);
-    /// @notice An allocation (registered or amended) does not fit the 128 bits it is stored in.
+    /// @notice An allocation (registered or amended) is above 10^16 satang (100 trillion baht,
+    ///         about 30 times Thailand's whole annual budget). The cap keeps every amount, and the
+    ///         sum of many, inside the public mirror's 64-bit columns (2^63 - 1 satang), so no
+    ///         accepted entry can stop it.
     /// @param allocation The allocation given, in satang.
     error AllocationTooLarge(uint256 allocation);
     /// @notice A project with this code is already registered; codes are never reused.

@@ -76,6 +76,10 @@ interface IServiceRequests {
     error CommitmentMissing();
     /// @notice A request is opened with a zero tracking code.
     error TrackingCodeMissing();
+    /// @notice A tracking code is 20 bytes left-aligned in the bytes32: its low 12 bytes must
+    ///         be zero. Otherwise two codes would share the 20 bytes every reader prints.
+    /// @param trackingCode The tracking code given.
+    error TrackingCodeMalformed(bytes32 trackingCode);
     /// @notice The service has no transition from the request's current state to the state asked for.
     /// @param trackingCode The request.
     /// @param fromState Its current state.
@@ -98,7 +102,8 @@ interface IServiceRequests {
     ) external;
     /// @notice Give (or take back) a service role from an agency. Registrar only.
     function setServiceRole(bytes32 service, uint8 role, bytes32 agencyCode, bool granted) external;
-    /// @notice Open a request owned by the caller's agency under an unguessable tracking code.
+    /// @notice Open a request owned by the caller's agency under an unguessable tracking code:
+    ///         160 random bits left-aligned, the low 12 bytes zero (else `TrackingCodeMalformed`).
     function openRequest(bytes32 service, bytes32 trackingCode, bytes32 applicantCommitment) external;
     /// @notice Move a request along an allowed transition; the caller's agency must hold its role.
     function advanceRequest(bytes32 trackingCode, uint8 toState, string calldata reason) external;

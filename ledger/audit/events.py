@@ -186,6 +186,20 @@ def _decode_static(spec: EventSpec, log: Log, block_number: int, tx_index: int, 
     )
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def tracking_text(raw: bytes) -> str:
+    """The printed form of a tracking code, written here and not borrowed from ``ledger.types``
+    or the indexer, so that a rendering bug there (two on-chain codes printed alike) shows:
+    20 bytes as 32 Crockford base32 digits in groups of four; any other bytes32 as 0x-hex."""
+    if len(raw) != 32 or raw[20:] != bytes(12):
+        return "0x" + raw.hex()
+    bits = "".join(f"{byte:08b}" for byte in raw[:20])
+    digits = "".join(_CROCKFORD[int(bits[i : i + 5], 2)] for i in range(0, 160, 5))
+    return "-".join(digits[i : i + 4] for i in range(0, 32, 4))
+
+
 def next_head(previous: bytes, entry: Entry) -> bytes:
     if entry.words is not None:
         return keccak(previous + entry.seq.to_bytes(32, "big") + entry.topic0 + entry.words)

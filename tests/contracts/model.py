@@ -15,13 +15,13 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 
 from ledger.services import DEFAULT_SERVICES
+from ledger.types import MAX_ALLOCATION  # the contract must refuse exactly what the CLI refuses
 
 from .heads import next_head
 
 ZERO32 = b"\0" * 32
 REGISTRAR_ROLE = keccak(text="REGISTRAR_ROLE")
 PAUSER_ROLE = keccak(text="PAUSER_ROLE")
-UINT128_MAX = 2**128 - 1
 SERVICES = {d.service.encode().ljust(32, b"\0"): d for d in DEFAULT_SERVICES}
 
 
@@ -134,7 +134,7 @@ class Model:
                 return Refusal("ProjectAlreadyRegistered", (code,))
             if not 2500 <= year <= 2700:
                 return Refusal("FiscalYearInvalid", (year,))
-            if allocation > UINT128_MAX:
+            if allocation > MAX_ALLOCATION:
                 return Refusal("AllocationTooLarge", (allocation,))
             seen.add(code)
 
@@ -152,7 +152,7 @@ class Model:
             return refusal
         if not reason:
             return Refusal("ReasonMissing")
-        if allocation > UINT128_MAX:
+        if allocation > MAX_ALLOCATION:
             return Refusal("AllocationTooLarge", (allocation,))
         project = self.projects.get(code)
         if project is None:
@@ -232,6 +232,8 @@ class Model:
             return Refusal("ServiceUnknown", (service,))
         if tc == ZERO32:
             return Refusal("TrackingCodeMissing")
+        if any(tc[20:]):
+            return Refusal("TrackingCodeMalformed", (tc,))
         if commitment == ZERO32:
             return Refusal("CommitmentMissing")
         if tc in self.requests:

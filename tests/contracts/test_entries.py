@@ -12,6 +12,7 @@ from eth_utils import to_checksum_address
 
 from ledger.deploy import service_args
 from ledger.services import COMPLAINT, STUDENT_LOAN
+from ledger.types import MAX_ALLOCATION
 
 from .conftest import ALLOCATION, PAUSER_ROLE, ZERO32, Cast, code, commitment, disbursement, tracking
 from .heads import FIELDS, SIGNATURES, head_of_event, next_head, topic0
@@ -92,7 +93,7 @@ def test_register_projects_in_one_call(cast: Cast) -> None:
     projects = [
         (code("P-1"), code("AG-A"), 2569, 5_000_00, "โครงการ 1"),
         (code("P-2"), code("AG-B"), 2500, 0, "Project 2"),
-        (code("P-3"), code("AG-B"), 2700, 2**128 - 1, ""),
+        (code("P-3"), code("AG-B"), 2700, MAX_ALLOCATION, ""),  # the cap itself is accepted
     ]
     outcome = cast.ok(cast.admin, "registerProjects", projects)
     assert [e["event"] for e in outcome.events] == ["ProjectRegistered"] * 3

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from eth_utils import to_checksum_address
 
+from ledger.types import MAX_ALLOCATION
+
 from .conftest import ALLOCATION, ZERO32, Cast, code, commitment, disbursement, tracking
 
 COVERED: set[str] = set()
@@ -66,6 +68,19 @@ CASES: list[tuple[str, Callable[[Cast], tuple[bytes, str, tuple[Any, ...], tuple
         lambda c: (c.admin, "registerProjects", ([(code("P9"), code("AG-A"), 2568, 2**128, "")],), (2**128,)),
     ),
     ("AllocationTooLarge", lambda c: (c.admin, "amendAllocation", (code("PA"), 2**256 - 1, "r"), (2**256 - 1,))),
+    (
+        "AllocationTooLarge",
+        lambda c: (
+            c.admin,
+            "registerProjects",
+            ([(code("P9"), code("AG-A"), 2568, MAX_ALLOCATION + 1, "")],),
+            (MAX_ALLOCATION + 1,),
+        ),
+    ),
+    (
+        "AllocationTooLarge",
+        lambda c: (c.admin, "amendAllocation", (code("PA"), MAX_ALLOCATION + 1, "r"), (MAX_ALLOCATION + 1,)),
+    ),
     (
         "ProjectAlreadyRegistered",
         lambda c: (c.admin, "registerProjects", ([(code("PA"), code("AG-A"), 2568, 1, "")],), (code("PA"),)),
@@ -220,6 +235,20 @@ CASES: list[tuple[str, Callable[[Cast], tuple[bytes, str, tuple[Any, ...], tuple
     ("RequestUnknown", lambda c: (c.rec_a, "advanceRequest", (tracking("nope"), 1, "r"), (tracking("nope"),))),
     ("CommitmentMissing", lambda c: (c.rec_a, "openRequest", (code("complaint"), tracking("x"), ZERO32), ())),
     ("TrackingCodeMissing", lambda c: (c.rec_a, "openRequest", (code("complaint"), ZERO32, commitment("x")), ())),
+    # Issue 12 item 1: the first 20 bytes of an open request's code, one low byte set.
+    (
+        "TrackingCodeMalformed",
+        lambda c: (
+            c.rec_b,
+            "openRequest",
+            (code("complaint"), tracking("TA")[:20] + bytes(11) + b"\x01", commitment("x")),
+            (tracking("TA")[:20] + bytes(11) + b"\x01",),
+        ),
+    ),
+    (
+        "TrackingCodeMalformed",
+        lambda c: (c.rec_a, "openRequest", (code("complaint"), b"\x80" * 32, commitment("x")), (b"\x80" * 32,)),
+    ),
     (
         "TransitionNotAllowed",
         lambda c: (c.rec_a, "advanceRequest", (tracking("TA"), 3, "r"), (tracking("TA"), 0, 3)),

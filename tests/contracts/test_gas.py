@@ -12,6 +12,7 @@ import pytest
 from ledger.artifacts import load_artifact
 from ledger.deploy import service_args
 from ledger.services import DEFAULT_SERVICES
+from ledger.types import MAX_ALLOCATION
 
 from .conftest import code, commitment, report, tracking
 from .evm import Evm, Ledger
@@ -44,7 +45,7 @@ def test_gas_does_not_grow_with_history() -> None:
         ok(admin, "defineService", *service_args(definition))
     ok(admin, "registerAgency", code("AG-G"), "กรม", "Dept")
     ok(admin, "addRecorder", code("AG-G"), recorder)
-    ok(admin, "registerProjects", [(code("P-GAS"), code("AG-G"), 2568, 2**120, "gas")])
+    ok(admin, "registerProjects", [(code("P-GAS"), code("AG-G"), 2568, MAX_ALLOCATION, "gas")])
     setup_seq = ledger.head()[0]
 
     recorded = 0

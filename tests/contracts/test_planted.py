@@ -55,6 +55,20 @@ VARIANTS: dict[str, list[tuple[str, str, str]]] = {
             "",
         )
     ],
+    "tracking-code-unchecked": [
+        (
+            "contracts/ServiceRequests.sol",
+            "if (uint96(uint256(trackingCode)) != 0) revert TrackingCodeMalformed(trackingCode);",
+            "",
+        )
+    ],
+    "allocation-uncapped": [
+        (
+            "contracts/BudgetLedger.sol",
+            "uint256 private constant _MAX_ALLOCATION = 1e16;",
+            "uint256 private constant _MAX_ALLOCATION = type(uint128).max;",
+        )
+    ],
     "forbidden-transition": [
         (
             "contracts/ServiceRequests.sol",
@@ -128,6 +142,8 @@ RELEVANT = {
     "budget-off-by-one": ("errors", "stateful"),
     "double-reversal": ("errors", "stateful"),
     "forbidden-transition": ("errors", "transitions"),
+    "tracking-code-unchecked": ("errors", "stateful"),
+    "allocation-uncapped": ("errors", "stateful"),
 }
 KILLED: dict[str, list[str]] = {}
 

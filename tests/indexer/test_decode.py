@@ -13,13 +13,14 @@ import orjson
 import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer import decode as ev
-from indexer.errors import DecodeError, MirrorBoundError, UnknownEventError
-from indexer.tables import MAX_SATANG
+from indexer.errors import DecodeError, UnknownEventError
 from indexer.workdays import WorkingCalendar, bangkok_date
 from ledger.artifacts import load_artifact
-from ledger.types import decode_code, decode_tracking
+from ledger.types import MAX_SATANG, decode_code, decode_tracking
 from tests.indexer.chain import Scenario, deploy
 
 
@@ -162,16 +163,25 @@ def test_codes_that_are_not_text_come_back_as_hex() -> None:
     assert event.project == "0x" + odd.hex()
 
 
-def test_amount_beyond_the_mirror_bound_stops_loudly() -> None:
-    assert ev.decode_log(_disbursement(amount=MAX_SATANG)).amount == MAX_SATANG
-    with pytest.raises(MirrorBoundError, match="exceeds"):
-        ev.decode_log(_disbursement(amount=MAX_SATANG + 1))
+def test_amount_beyond_the_mirror_bound_is_kept_exact() -> None:
+    assert orjson.loads(ev.decode_log(_disbursement(amount=MAX_SATANG)).fields_json())["amount"] == MAX_SATANG
+    for amount in (MAX_SATANG + 1, 2**256 - 1):
+        event = ev.decode_log(_disbursement(amount=amount))
+        assert event.amount == amount
+        assert orjson.loads(event.fields_json()) == {**event.fields(), "amount": str(amount)}
 
 
-def test_invalid_utf8_names_do_not_crash() -> None:
-    data = abi_encode(["bytes", "bytes", "bytes32"], [b"\xe0\xb8", b"ok", b"\x01" * 32])
-    event = ev.decode_log(_log(ev.AgencyRegistered, [_word(1), b"AG".ljust(32, b"\0")], data))
-    assert event.name == "\ufffd" and event.name_en == "ok"
+def test_strings_are_kept_injectively() -> None:
+    """Issue 12 item 2: replacement made different bytes one text, and NUL stopped PostgreSQL."""
+    raws = [b"\xe0\xb8", b"\xe0\xb9", "\ufffd".encode(), b"a\0b", "\ufffd0xe0b8".encode(), b"ok", b""]
+    texts = []
+    for raw in raws:
+        data = abi_encode(["bytes", "bytes", "bytes32"], [raw, b"ok", b"\x01" * 32])
+        event = ev.decode_log(_log(ev.AgencyRegistered, [_word(1), b"AG".ljust(32, b"\0")], data))
+        assert "\0" not in event.name and ev.raw_of(event.name) == raw
+        texts.append(event.name)
+    assert len(set(texts)) == len(raws)
+    assert texts[-2:] == ["ok", ""] and texts[2] == "\ufffd"
 
 
 @pytest.mark.parametrize(
@@ -241,3 +251,28 @@ def test_fast_code_decoding_equals_ledger_types() -> None:
     ]
     for raw in samples:
         assert ev.code_text(raw) == decode_code(raw), raw
+
+
+# Bytes32 values that sit close to one another: canonical codes, their zero padding disturbed,
+# NUL inside, non-ASCII, the printable form of another value's hex.
+_NEAR = st.one_of(
+    st.from_regex(rb"[A-Za-z0-9._/-]{1,32}", fullmatch=True).map(lambda b: b.ljust(32, b"\0")),
+    st.binary(min_size=32, max_size=32),
+    st.builds(
+        lambda head, tail: (head + b"\0" + tail).ljust(32, b"\0")[:32], st.binary(max_size=20), st.binary(max_size=11)
+    ),
+    st.builds(
+        lambda b, i: b[:20] + bytes(i) + b"\x01" + bytes(11 - i),
+        st.binary(min_size=20, max_size=20),
+        st.integers(0, 11),
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=_NEAR, b=_NEAR)
+def test_no_two_on_chain_values_share_a_text(a: bytes, b: bytes) -> None:
+    """Issue 12 item 1: every bytes32 the indexer keys on renders injectively."""
+    ev._code_cache.clear()
+    for render in (ev.code_text, ev._voucher_text, decode_tracking):
+        assert (render(a) == render(b)) == (a == b), (render, a, b)

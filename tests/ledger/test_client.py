@@ -10,7 +10,7 @@ from eth_abi import encode as abi_encode
 from ledger import errors
 from ledger.artifacts import load_artifact
 from ledger.client import ContractAbi, Disbursement, LedgerClient, ProjectSpec
-from ledger.types import encode_code
+from ledger.types import MAX_ALLOCATION, ValueFormatError, encode_code
 
 
 def _projects(admin: LedgerClient) -> None:
@@ -26,11 +26,25 @@ def test_fast_batch_encoding_equals_eth_abi(chain: dict[str, Any]) -> None:
     client = chain["client"](1)
     ds = [
         Disbursement("P-1", 1, "PAYEE", "V1"),
-        Disbursement("P-2", 2**200, "X", "V/2", document_hash=bytes(range(32)), request="0" * 32),
+        Disbursement("P-2", MAX_ALLOCATION, "X", "V/2", document_hash=bytes(range(32)), request="0" * 32),
     ]
     item = client.abi.functions["disburseBatch"]
     expected = item.selector + abi_encode(list(item.inputs), [[d.to_abi() for d in ds]])
     assert client.encode_disburse_batch([d.to_words() for d in ds]) == expected
+
+
+def test_amounts_above_the_cap_are_refused_before_sending(chain: dict[str, Any]) -> None:
+    """Issue 12 item 3: the CLI sent allocations up to 2**128 - 1, which stopped every indexer."""
+    over = MAX_ALLOCATION + 1
+    with pytest.raises(ValueFormatError, match="ledger's cap"):
+        ProjectSpec("P-1", "MOE", 2568, over, "x").to_abi()
+    for encode in (Disbursement.to_abi, Disbursement.to_words):
+        with pytest.raises(ValueFormatError, match="ledger's cap"):
+            encode(Disbursement("P-1", over, "X", "V1"))
+    admin = chain["client"](0)
+    with pytest.raises(ValueFormatError, match="ledger's cap"):
+        admin.amend_allocation("MOE-2568-001", over, "more")
+    assert ProjectSpec("P-1", "MOE", 2568, MAX_ALLOCATION, "x").to_abi()[3] == MAX_ALLOCATION
 
 
 def test_every_abi_error_decodes(chain: dict[str, Any]) -> None:

@@ -161,6 +161,19 @@ def test_registrar_commands_and_their_refusals(cli: Cli) -> None:
     assert "not a Buddhist Era fiscal year" in cli.fails(
         "project", "add", "P2", "--agency", "MOE", "--fiscal-year", "2025", "--budget", "1", "--name", "x"
     )
+    assert "the ledger's cap" in cli.fails(
+        "project",
+        "add",
+        "P2",
+        "--agency",
+        "MOE",
+        "--fiscal-year",
+        "2568",
+        "--budget",
+        "100000000000000.01",
+        "--name",
+        "x",
+    )
     assert "agency NOPE is not registered" in cli.fails(
         "project", "add", "P2", "--agency", "NOPE", "--fiscal-year", "2568", "--budget", "1", "--name", "x"
     )
