@@ -23,7 +23,6 @@ class Bar:
     label: str
     value: int  # satang, or per-mille for shares
     second: int | None = None  # satang of the darker bar drawn over the first
-    href: str | None = None
 
 
 def _svg(chart_id: str, title: str, description: str, height: int, body: list[str]) -> Markup:

@@ -18,42 +18,39 @@ from api.cursor import MAX_CURSOR_CHARS
 from api.database import Mirror
 from api.errors import BadRequestError, InvalidParameterError
 from api.schemas import CODE_PATTERN
-from ledger.types import ValueFormatError, parse_baht
+from ledger.types import CODE_MAX_LENGTH, MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, ValueFormatError, parse_baht
 
 AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
+AMOUNT_MAX_CHARS = 19  # 16 digits, the point and 2 decimals
+MAX_LIMIT = 500  # items on one page of a list; the dashboard asks for a whole page at most
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 Code = Annotated[
-    str, Query(pattern=CODE_PATTERN, min_length=1, max_length=32, description="1-32 of A-Z a-z 0-9 . _ / -")
+    str,
+    Query(
+        pattern=CODE_PATTERN,
+        min_length=1,
+        max_length=CODE_MAX_LENGTH,
+        description=f"1-{CODE_MAX_LENGTH} of A-Z a-z 0-9 . _ / -",
+    ),
 ]
 FiscalYear = Annotated[
     int,
     Query(
-        ge=2500,
-        le=2700,
+        ge=MIN_FISCAL_YEAR,
+        le=MAX_FISCAL_YEAR,
         examples=[2570],
         description="Thai fiscal year, Buddhist Era (2568 = 1 Oct 2024 - 30 Sep 2025)",
     ),
 ]
-Amount = Annotated[
-    str, Query(pattern=AMOUNT_PATTERN, max_length=19, examples=["1000.00"], description="Baht, e.g. 1234.50")
-]
-# A string, parsed here: Pydantic would also take "0" or "1700000000" for a date (as a Unix time).
-IsoDate = Annotated[
-    str,
-    Query(
-        pattern=DATE_PATTERN,
-        json_schema_extra={"format": "date"},
-        examples=["2027-01-06"],
-        description="ISO date (YYYY-MM-DD), Bangkok calendar",
-    ),
-]
-Limit = Annotated[int, Query(ge=1, le=500, examples=[50], description="Items per page, 1-500")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, examples=[50], description=f"Items per page, 1-{MAX_LIMIT}")]
 Cursor = Annotated[
     str, Query(pattern=CURSOR_PATTERN, max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page")
 ]
-PathCode = Annotated[str, Path(pattern=CODE_PATTERN, min_length=1, max_length=32, examples=["MOE-2570-001"])]
+PathCode = Annotated[
+    str, Path(pattern=CODE_PATTERN, min_length=1, max_length=CODE_MAX_LENGTH, examples=["MOE-2570-001"])
+]
 TrackingCode = Annotated[
     str,
     Path(

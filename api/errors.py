@@ -6,9 +6,8 @@ Exception tree::
     ├── BadRequestError           400: a parameter the route does not take
     ├── NotFoundError             404: no such agency, project, disbursement, request, service
     ├── InvalidParameterError     422: a parameter that fails validation (bad cursor, amount, ...)
-    ├── RateLimitedError          429: the client spent its quota; carries ``retry_after`` seconds
     ├── MirrorUnavailableError    503: the SQL mirror is missing or not indexed yet
-    └── SettingsError             bad ``GOVLEDGER_API_*`` settings (raised at start, never served)
+    └── SettingsError             a mirror URL it cannot open, a cursor secret it cannot keep (at start)
 
 A response never carries a stack trace, SQL or a driver's message: handlers in ``api.app`` render
 ``detail`` only, and unexpected exceptions become a bare 500.
@@ -48,19 +47,11 @@ class InvalidParameterError(ApiError):
         self.parameter = parameter
 
 
-class RateLimitedError(ApiError):
-    status = 429
-    title = "Too Many Requests"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"rate limit exceeded; retry after {retry_after} s", headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
-
-
 class MirrorUnavailableError(ApiError):
     status = 503
     title = "Service Unavailable"
 
 
 class SettingsError(ApiError):
-    """A ``GOVLEDGER_API_*`` setting is malformed; raised when the app is built."""
+    """The mirror URL names no database the API can open, or the cursor secret cannot be kept;
+    raised when the app is built."""

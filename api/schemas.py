@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CODE_PATTERN = r"^[A-Za-z0-9._/-]{1,32}$"
+from ledger.types import CODE_MAX_LENGTH
+
+CODE_PATTERN = rf"^[A-Za-z0-9._/-]{{1,{CODE_MAX_LENGTH}}}$"
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 HASH_PATTERN = r"^0x[0-9a-f]{64}$"
 TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
@@ -34,16 +36,6 @@ def moment() -> Any:
 
 class Public(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Problem(Public):
-    """An error, as RFC 9457 ``application/problem+json``."""
-
-    model_config = ConfigDict(extra="allow")
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
 
 
 class ProvenancePublic(Public):

@@ -9,6 +9,7 @@ abstract contract AgencyRegistry is IAgencyRegistry, Roles, LedgerHead {
     mapping(bytes32 agencyCode => bool) private _agencies;
     mapping(address recorder => bytes32 agencyCode) private _recorderAgency;
 
+    /// @inheritdoc IAgencyRegistry
     function registerAgency(bytes32 agencyCode, string calldata name, string calldata nameEn)
         external
         onlyRole(REGISTRAR_ROLE)
@@ -23,6 +24,7 @@ abstract contract AgencyRegistry is IAgencyRegistry, Roles, LedgerHead {
         emit AgencyRegistered(seq, agencyCode, name, nameEn, head);
     }
 
+    /// @inheritdoc IAgencyRegistry
     function addRecorder(bytes32 agencyCode, address recorder) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
         _requireAgency(agencyCode);
         if (recorder == address(0)) revert RecorderAddressZero();
@@ -35,6 +37,7 @@ abstract contract AgencyRegistry is IAgencyRegistry, Roles, LedgerHead {
         emit RecorderAdded(seq, agencyCode, recorder, head);
     }
 
+    /// @inheritdoc IAgencyRegistry
     function removeRecorder(bytes32 agencyCode, address recorder) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
         if (_recorderAgency[recorder] != agencyCode || agencyCode == 0) {
             revert RecorderNotAssigned(recorder, agencyCode);
@@ -46,10 +49,12 @@ abstract contract AgencyRegistry is IAgencyRegistry, Roles, LedgerHead {
         emit RecorderRemoved(seq, agencyCode, recorder, head);
     }
 
+    /// @inheritdoc IAgencyRegistry
     function agencyExists(bytes32 agencyCode) external view returns (bool) {
         return _agencies[agencyCode];
     }
 
+    /// @inheritdoc IAgencyRegistry
     function agencyOf(address recorder) external view returns (bytes32) {
         return _recorderAgency[recorder];
     }

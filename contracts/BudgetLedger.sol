@@ -35,6 +35,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
     // inside the mirror's signed 64-bit satang (ledger.types.MAX_ALLOCATION).
     uint256 private constant _MAX_ALLOCATION = 1e16;
 
+    /// @inheritdoc IBudgetLedger
     function registerProjects(ProjectInput[] calldata projects) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
         if (projects.length == 0) revert BatchEmpty();
         for (uint256 i; i < projects.length; ++i) {
@@ -42,6 +43,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         }
     }
 
+    /// @inheritdoc IBudgetLedger
     function amendAllocation(bytes32 projectCode, uint256 newAllocation, string calldata reason)
         external
         onlyRole(REGISTRAR_ROLE)
@@ -59,6 +61,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         emit AllocationAmended(seq, projectCode, previous, newAllocation, reason, head);
     }
 
+    /// @inheritdoc IBudgetLedger
     function disburse(DisbursementInput calldata d) external whenNotPaused returns (uint64 seq) {
         bytes32 agencyCode = _callerAgency();
         (uint32 index, uint256 allocation, uint256 net) = _openProject(d.projectCode, agencyCode);
@@ -68,6 +71,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         _commitEntry(seq, head);
     }
 
+    /// @inheritdoc IBudgetLedger
     function disburseBatch(DisbursementInput[] calldata ds) external whenNotPaused returns (uint64 seq) {
         if (ds.length == 0) revert BatchEmpty();
         bytes32 agencyCode = _callerAgency();
@@ -93,6 +97,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         _commitEntry(seq, head);
     }
 
+    /// @inheritdoc IBudgetLedger
     function reverse(bytes32 voucher, string calldata reason) external whenNotPaused returns (uint64 seq) {
         if (bytes(reason).length == 0) revert ReasonMissing();
         bytes32 agencyCode = _callerAgency();
@@ -113,6 +118,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         emit DisbursementReversed(seq, p.code, agencyCode, s.seq, voucher, s.amount, reason, head);
     }
 
+    /// @inheritdoc IBudgetLedger
     function project(bytes32 projectCode)
         external
         view
@@ -122,6 +128,7 @@ abstract contract BudgetLedger is IBudgetLedger, AgencyRegistry {
         return (p.agencyCode, p.fiscalYear, p.allocation, p.netDisbursed);
     }
 
+    /// @inheritdoc IBudgetLedger
     function disbursement(bytes32 agencyCode, bytes32 voucher)
         external
         view

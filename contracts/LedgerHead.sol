@@ -10,6 +10,7 @@ abstract contract LedgerHead is ILedgerHead {
     uint64 internal _seq;
     bytes32 internal _head;
 
+    /// @inheritdoc ILedgerHead
     function ledgerHead() external view returns (uint64 seq, bytes32 head) {
         return (_seq, _head);
     }

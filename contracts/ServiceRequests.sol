@@ -23,6 +23,7 @@ abstract contract ServiceRequests is IServiceRequests, AgencyRegistry {
     mapping(bytes32 service => mapping(uint8 role => mapping(bytes32 agencyCode => bool))) private _serviceRoles;
     mapping(bytes32 trackingCode => Request) private _requests;
 
+    /// @inheritdoc IServiceRequests
     function defineService(
         bytes32 service,
         string[] calldata states,
@@ -55,6 +56,7 @@ abstract contract ServiceRequests is IServiceRequests, AgencyRegistry {
         emit ServiceDefined(seq, service, states, timeLimitDays, roles, transitions, head);
     }
 
+    /// @inheritdoc IServiceRequests
     function setServiceRole(bytes32 service, uint8 role, bytes32 agencyCode, bool granted)
         external
         onlyRole(REGISTRAR_ROLE)
@@ -72,6 +74,7 @@ abstract contract ServiceRequests is IServiceRequests, AgencyRegistry {
         emit ServiceRoleSet(seq, service, agencyCode, role, granted, head);
     }
 
+    /// @inheritdoc IServiceRequests
     function openRequest(bytes32 service, bytes32 trackingCode, bytes32 applicantCommitment) external whenNotPaused {
         bytes32 agencyCode = _callerAgency();
         if (!_services[service].defined) revert ServiceUnknown(service);
@@ -91,6 +94,7 @@ abstract contract ServiceRequests is IServiceRequests, AgencyRegistry {
         emit RequestOpened(seq, trackingCode, agencyCode, service, applicantCommitment, head);
     }
 
+    /// @inheritdoc IServiceRequests
     function advanceRequest(bytes32 trackingCode, uint8 toState, string calldata reason) external whenNotPaused {
         bytes32 callerAgency = _callerAgency();
         Request storage r = _requests[trackingCode];
@@ -110,12 +114,14 @@ abstract contract ServiceRequests is IServiceRequests, AgencyRegistry {
         emit RequestAdvanced(seq, trackingCode, callerAgency, fromState, toState, reason, head);
     }
 
+    /// @inheritdoc IServiceRequests
     function request(bytes32 trackingCode) external view returns (bytes32 service, bytes32 agencyCode, uint8 state) {
         Request storage r = _requests[trackingCode];
         if (r.agencyCode == 0) revert RequestUnknown(trackingCode);
         return (r.service, r.agencyCode, r.state);
     }
 
+    /// @inheritdoc IServiceRequests
     function transitionRole(bytes32 service, uint8 from, uint8 to) external view returns (bool allowed, uint8 role) {
         uint8 rolePlusOne = _transitions[service][uint16(from) * 256 + to];
         if (rolePlusOne == 0) return (false, 0);

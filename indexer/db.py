@@ -11,7 +11,7 @@ through SQLAlchemy with ``sqlalchemy_url(url)``.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -265,8 +265,3 @@ def open_store(url: str) -> Store:
     if dialect_of(url) == "sqlite":
         return SqliteStore(url)
     return PostgresStore(url)
-
-
-def rows_of(store: Store, table: str, columns: Iterable[str], order: str) -> list[tuple[Any, ...]]:
-    """Every row of a table in a fixed order (tests and the reference comparison)."""
-    return store.query(f"SELECT {','.join(columns)} FROM {table} ORDER BY {order}")

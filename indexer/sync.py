@@ -45,6 +45,7 @@ from indexer.handlers import BatchWriter, apply_events
 from indexer.rpc import RpcClient
 from ledger.deployment import Deployment
 from ledger.rpc import too_many_results
+from ledger.settings import get_settings
 
 log = logging.getLogger("govledger.indexer.sync")
 
@@ -56,16 +57,8 @@ def reorg_window(flag: int | None = None) -> int:
     rebuild reads it here too, so that it keeps the same recent headers as the mirror it checks."""
     if flag is not None:
         return flag
-    raw = os.environ.get("GOVLEDGER_REORG_WINDOW", "")
-    if not raw:
-        return DEFAULT_REORG_WINDOW
-    try:
-        value = int(raw)
-    except ValueError:
-        raise IndexerError(f"GOVLEDGER_REORG_WINDOW={raw!r} is not a whole number") from None
-    if value < 1:
-        raise IndexerError("GOVLEDGER_REORG_WINDOW must be at least 1")
-    return value
+    configured = get_settings().reorg_window
+    return DEFAULT_REORG_WINDOW if configured is None else configured
 
 
 class NodeBehindError(ChainChangedError):
@@ -118,14 +111,6 @@ class Options:
     rpc_backoff: float = 0.2
     progress: Callable[[SyncResult, int], None] | None = None
     kill_at: tuple[str, int] | None = None  # test hook: SIGKILL at the n-th time a point is reached
-
-
-def _kill_setting() -> tuple[str, int] | None:
-    raw = os.environ.get("GOVLEDGER_TEST_KILL_AT", "")
-    if not raw:
-        return None
-    point, _, count = raw.partition(":")
-    return point, int(count or "1")
 
 
 class Fetcher:
@@ -557,7 +542,11 @@ def index_once(
 ) -> SyncResult:
     """Migrate, then index every block up to the node's head minus ``confirmations``."""
     options = Options(
-        confirmations=confirmations, reorg_window=reorg_window, progress=progress, kill_at=_kill_setting(), **tuning
+        confirmations=confirmations,
+        reorg_window=reorg_window,
+        progress=progress,
+        kill_at=get_settings().test_kill_at,
+        **tuning,
     )
     syncer = _open(rpc_url, database_url, deployment, options)
     try:
@@ -589,7 +578,7 @@ def follow(
         reorg_window=reorg_window,
         poll_interval=poll_interval,
         progress=progress,
-        kill_at=_kill_setting(),
+        kill_at=get_settings().test_kill_at,
         **tuning,
     )
     syncer = _open(rpc_url, database_url, deployment, options)

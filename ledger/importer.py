@@ -69,10 +69,6 @@ class DisbursementImport:
     seconds: float = 0.0
     stopped: str | None = None
 
-    @property
-    def rows_per_second(self) -> float:
-        return self.recorded / self.seconds if self.seconds > 0 else 0.0
-
 
 @dataclass
 class _Row:

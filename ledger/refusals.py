@@ -10,7 +10,7 @@ from eth_utils import keccak, to_checksum_address
 
 from ledger import errors
 from ledger.errors import ContractError
-from ledger.types import decode_code, decode_tracking, format_baht
+from ledger.types import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, decode_code, decode_tracking, format_baht
 from ledger.values import ZERO32
 
 
@@ -99,7 +99,10 @@ def describe_refusal(name: str, values: tuple[Any, ...]) -> tuple[type[ContractE
             errors.TransitionError,
             lambda: f"request {decode_tracking(v[0])}: agency {code(v[2])} does not hold role {v[1]} for this step",
         ),
-        "FiscalYearInvalid": (ContractError, lambda: f"fiscal year {v[0]} is not a B.E. year in 2500..2700"),
+        "FiscalYearInvalid": (
+            ContractError,
+            lambda: f"fiscal year {v[0]} is not a B.E. year in {MIN_FISCAL_YEAR}..{MAX_FISCAL_YEAR}",
+        ),
         "AllocationTooLarge": (ContractError, lambda: f"allocation {v[0]} satang is too large"),
         "ReasonMissing": (ContractError, lambda: "a reason is required"),
         "BatchEmpty": (ContractError, lambda: "the batch is empty"),

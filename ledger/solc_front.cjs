@@ -9,7 +9,7 @@
 'use strict';
 const path = require('path');
 
-const modules = process.env.GOVLEDGER_NODE_MODULES || path.join(__dirname, '..', 'node_modules');
+const modules = path.join(__dirname, '..', 'node_modules');
 const solc = require(path.join(modules, 'solc'));
 
 const args = process.argv.slice(2);

@@ -20,13 +20,17 @@ from ledger.errors import LedgerError
 BANGKOK = ZoneInfo("Asia/Bangkok")
 BE_OFFSET = 543  # Buddhist Era year = Gregorian year + 543
 
+# Domain bounds the contract enforces too (tests/contracts/test_bounds.py holds them equal).
+CODE_MAX_LENGTH = 32  # a code fills at most the bytes32 it is stored in
+MIN_FISCAL_YEAR = 2500  # B.E.; BudgetLedger._MIN_FISCAL_YEAR
+MAX_FISCAL_YEAR = 2700  # B.E.; BudgetLedger._MAX_FISCAL_YEAR
 # The mirror's money columns are signed 64-bit (SQLite INTEGER, PostgreSQL BIGINT).
 MAX_SATANG = 2**63 - 1
 # The contract's cap on an allocation (BudgetLedger._MAX_ALLOCATION): 100 trillion baht, about
 # 30 times Thailand's whole annual budget, so that 922 projects at the cap still sum in MAX_SATANG.
 MAX_ALLOCATION = 10**16
 
-_CODE = re.compile(r"[A-Za-z0-9._/-]{1,32}")
+_CODE = re.compile(rf"[A-Za-z0-9._/-]{{1,{CODE_MAX_LENGTH}}}")
 # Digits with optional thousands separators, then at most two decimals, then an optional unit.
 _BAHT = re.compile(r"(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]*))?")
 _UNITS = ("บาท", "baht", "THB", "฿")
@@ -39,7 +43,7 @@ class ValueFormatError(LedgerError, ValueError):
 def encode_code(code: str, what: str = "code") -> bytes:
     """A project, agency, service or voucher code as the bytes32 the contract stores."""
     if not isinstance(code, str) or not _CODE.fullmatch(code):
-        raise ValueFormatError(f"{what} {code!r} must be 1-32 characters of A-Z a-z 0-9 . _ / -")
+        raise ValueFormatError(f"{what} {code!r} must be 1-{CODE_MAX_LENGTH} characters of A-Z a-z 0-9 . _ / -")
     return code.encode("ascii").ljust(32, b"\0")
 
 
@@ -157,14 +161,6 @@ def fiscal_year_of(moment: date | datetime) -> int:
         moment = moment.astimezone(BANGKOK).date()
     year = moment.year + 1 if moment.month >= 10 else moment.year
     return year + BE_OFFSET
-
-
-def fiscal_year_bounds(fiscal_year_be: int) -> tuple[date, date]:
-    """First and last day of a B.E. fiscal year: 2568 -> (2024-10-01, 2025-09-30)."""
-    if not 2400 <= fiscal_year_be <= 2800:
-        raise ValueFormatError(f"fiscal year {fiscal_year_be} is not a Buddhist Era year (e.g. 2568)")
-    gregorian = fiscal_year_be - BE_OFFSET
-    return date(gregorian - 1, 10, 1), date(gregorian, 9, 30)
 
 
 def parse_hash(text: str, what: str = "hash") -> bytes:

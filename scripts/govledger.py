@@ -65,12 +65,6 @@ def _load() -> None:
         USER_ERRORS.extend(getattr(module, "USER_ERRORS", ()))
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one line to stderr and return an Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 def main(argv: list[str] | None = None) -> None:
     _load()
     try:

@@ -12,6 +12,7 @@ from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
 from ledger import node
+from ledger.settings import get_settings
 from tests.web3_deploy import define_default_services, deploy_contract
 
 
@@ -74,3 +75,11 @@ def production_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield chain
     finally:
         chain.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Settings are cached per process; a test that changed the environment must not leave
+    its values behind for the next test (monkeypatch restores the environment, not the cache)."""
+    yield
+    get_settings.cache_clear()

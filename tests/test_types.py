@@ -9,7 +9,6 @@ from ledger.types import (
     ValueFormatError,
     decode_code,
     encode_code,
-    fiscal_year_bounds,
     fiscal_year_of,
     format_baht,
     parse_baht,
@@ -55,13 +54,10 @@ def test_codes_round_trip_and_refuse() -> None:
 
 
 def test_fiscal_years_are_buddhist_era() -> None:
-    assert fiscal_year_bounds(2568) == (date(2024, 10, 1), date(2025, 9, 30))
     assert fiscal_year_of(date(2024, 10, 1)) == 2568
     assert fiscal_year_of(date(2024, 9, 30)) == 2567
     # 30 Sep 2024 20:00 UTC is already 1 Oct in Bangkok.
     assert fiscal_year_of(datetime(2024, 9, 30, 20, 0, tzinfo=UTC)) == 2568
-    with pytest.raises(ValueFormatError):
-        fiscal_year_bounds(2025)
 
 
 def test_parse_hash() -> None:

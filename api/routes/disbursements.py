@@ -9,13 +9,23 @@ from starlette.responses import Response
 
 from api import query
 from api.cursor import MAX_CURSOR_CHARS
-from api.deps import AMOUNT_PATTERN, CURSOR_PATTERN, DATE_PATTERN, mirror_of, reject_unknown_parameters, to_date
+from api.deps import (
+    AMOUNT_MAX_CHARS,
+    AMOUNT_PATTERN,
+    CURSOR_PATTERN,
+    DATE_PATTERN,
+    MAX_LIMIT,
+    mirror_of,
+    reject_unknown_parameters,
+    to_date,
+)
 from api.errors import InvalidParameterError, NotFoundError
 from api.params import QueryParameter, documented, parse_query
 from api.query import Disbursement, DisbursementFilters
 from api.render import money, provenance
 from api.responses import json_answer
 from api.schemas import CODE_PATTERN, DisbursementDetailPublic, DisbursementListPublic
+from ledger.types import CODE_MAX_LENGTH, MAX_FISCAL_YEAR, MIN_FISCAL_YEAR
 
 # The list parses its own query (``parse_query`` refuses unknown names); the detail route takes none.
 router = APIRouter(prefix="/v1/disbursements", tags=["disbursements"])
@@ -23,7 +33,7 @@ router = APIRouter(prefix="/v1/disbursements", tags=["disbursements"])
 MAX_SEQ = 2**63 - 1
 
 
-CODE_RULES = {"pattern": CODE_PATTERN, "max_length": 32}
+CODE_RULES = {"pattern": CODE_PATTERN, "max_length": CODE_MAX_LENGTH}
 FILTER_PARAMETERS = (
     QueryParameter("project", str, "Project code", "MOE-2570-001", **CODE_RULES),
     QueryParameter("agency", str, "Agency code", "MOE", **CODE_RULES),
@@ -32,17 +42,21 @@ FILTER_PARAMETERS = (
         int,
         "Thai fiscal year, Buddhist Era (2568 = 1 Oct 2024 - 30 Sep 2025)",
         2570,
-        minimum=2500,
-        maximum=2700,
+        minimum=MIN_FISCAL_YEAR,
+        maximum=MAX_FISCAL_YEAR,
     ),
     QueryParameter("payee", str, "Payee reference", "SUP-001", **CODE_RULES),
-    QueryParameter("min_amount", str, "Smallest amount, baht, e.g. 1234.50", "1000.00", AMOUNT_PATTERN, 19),
-    QueryParameter("max_amount", str, "Largest amount, baht, e.g. 1234.50", "100000.00", AMOUNT_PATTERN, 19),
+    QueryParameter(
+        "min_amount", str, "Smallest amount, baht, e.g. 1234.50", "1000.00", AMOUNT_PATTERN, AMOUNT_MAX_CHARS
+    ),
+    QueryParameter(
+        "max_amount", str, "Largest amount, baht, e.g. 1234.50", "100000.00", AMOUNT_PATTERN, AMOUNT_MAX_CHARS
+    ),
     QueryParameter("since", str, "First day, ISO date, Bangkok calendar", "2027-01-06", DATE_PATTERN, format="date"),
     QueryParameter("until", str, "Last day, ISO date, Bangkok calendar", "2027-01-31", DATE_PATTERN, format="date"),
 )
 PAGE_PARAMETERS = (
-    QueryParameter("limit", int, "Items per page, 1-500", 50, minimum=1, maximum=500, default=50),
+    QueryParameter("limit", int, f"Items per page, 1-{MAX_LIMIT}", 50, minimum=1, maximum=MAX_LIMIT, default=50),
     QueryParameter("cursor", str, "next_cursor of the previous page", None, CURSOR_PATTERN, MAX_CURSOR_CHARS),
 )
 LIST_PARAMETERS = {p.name: p for p in FILTER_PARAMETERS + PAGE_PARAMETERS}

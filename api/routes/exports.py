@@ -142,7 +142,6 @@ async def export_csv(request: Request, mirror: Db) -> Response:
     )
 
 
-OCDS_PACKAGE_SCHEMA = "https://standard.open-contracting.org/schema/1__1__5/release-package-schema.json"
 # Rows per database batch of a streamed array: small enough that encoding one batch (in a worker
 # thread) takes a few milliseconds and a few hundred kilobytes, large enough to amortise the hop.
 OCDS_BATCH = 1000

@@ -13,14 +13,29 @@ interface IAgencyRegistry {
     /// @notice Emitted when a key stops recording for an agency; its earlier entries stay valid.
     event RecorderRemoved(uint64 indexed seq, bytes32 indexed agencyCode, address indexed recorder, bytes32 head);
 
+    /// @notice A code (agency, project or service) is not 1-32 characters of `[A-Za-z0-9._/-]`,
+    ///         left-aligned and zero padded with nothing after the first zero byte.
+    /// @param code The bytes32 given.
     error CodeMalformed(bytes32 code);
+    /// @notice An agency with this code is already registered.
+    /// @param agencyCode The code given.
     error AgencyAlreadyRegistered(bytes32 agencyCode);
+    /// @notice No agency is registered under this code (adding a recorder, a project or a service role).
+    /// @param agencyCode The code given.
     error AgencyUnknown(bytes32 agencyCode);
+    /// @notice `addRecorder` was given the zero address.
     error RecorderAddressZero();
-    /// @notice The key already records for `agencyCode` (the same or another agency).
+    /// @notice The key already records for an agency (the same or another): one agency per key.
+    /// @param recorder The key given.
+    /// @param agencyCode The agency it already records for.
     error RecorderAlreadyAssigned(address recorder, bytes32 agencyCode);
+    /// @notice `removeRecorder` names a key that does not record for that agency.
+    /// @param recorder The key given.
+    /// @param agencyCode The agency given.
     error RecorderNotAssigned(address recorder, bytes32 agencyCode);
-    /// @notice The caller is not a recorder key of any agency.
+    /// @notice The caller is not a recorder key of any agency (disbursing, reversing, opening or
+    ///         advancing a request).
+    /// @param caller The calling address.
     error RecorderUnknown(address caller);
 
     /// @notice Register an agency. Registrar only.

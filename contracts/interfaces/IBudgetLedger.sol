@@ -73,25 +73,61 @@ interface IBudgetLedger {
         bytes32 head
     );
 
+    /// @notice A project's fiscal year is outside 2500..2700 B.E. (a Gregorian year typed by mistake).
+    /// @param fiscalYear The year given.
     error FiscalYearInvalid(uint16 fiscalYear);
-    /// @notice Above 10^16 satang (100 trillion baht, about 30 times Thailand's whole annual
-    ///         budget). The cap keeps every amount, and the sum of many, inside the public
-    ///         mirror's 64-bit columns (2^63 - 1 satang), so no accepted entry can stop it.
+    /// @notice An allocation (registered or amended) is above 10^16 satang (100 trillion baht,
+    ///         about 30 times Thailand's whole annual budget). The cap keeps every amount, and the
+    ///         sum of many, inside the public mirror's 64-bit columns (2^63 - 1 satang), so no
+    ///         accepted entry can stop it.
+    /// @param allocation The allocation given, in satang.
     error AllocationTooLarge(uint256 allocation);
+    /// @notice A project with this code is already registered; codes are never reused.
+    /// @param projectCode The code given.
     error ProjectAlreadyRegistered(bytes32 projectCode);
+    /// @notice No project is registered under this code (amending, disbursing or reading it).
+    /// @param projectCode The code given.
     error ProjectUnknown(bytes32 projectCode);
-    /// @notice The caller's agency does not own the project.
+    /// @notice The caller's agency does not own the project it tries to disburse from.
+    /// @param projectCode The project drawn on.
+    /// @param ownerAgency The agency that owns it.
+    /// @param callerAgency The agency the caller's key records for.
     error ProjectNotOwned(bytes32 projectCode, bytes32 ownerAgency, bytes32 callerAgency);
+    /// @notice An amendment would put the allocation below what the project has already disbursed (net).
+    /// @param projectCode The project amended.
+    /// @param disbursed Its net disbursed, in satang.
+    /// @param requested The allocation asked for, in satang.
     error AllocationBelowDisbursed(bytes32 projectCode, uint256 disbursed, uint256 requested);
+    /// @notice An amendment or a reversal has an empty reason; the reason is public and required.
     error ReasonMissing();
+    /// @notice `registerProjects` or `disburseBatch` was called with no items.
     error BatchEmpty();
+    /// @notice A disbursement has a zero voucher; every disbursement names its paper voucher.
     error VoucherMissing();
+    /// @notice A disbursement's amount is zero.
+    /// @param projectCode The project drawn on.
+    /// @param voucher The disbursement's voucher.
     error DisbursementAmountZero(bytes32 projectCode, bytes32 voucher);
+    /// @notice A disbursement is larger than what remains of the project's allocation.
+    /// @param projectCode The project drawn on.
+    /// @param remaining Allocation minus net disbursed, in satang, before this disbursement.
+    /// @param requested The disbursement's amount, in satang.
     error DisbursementOverBudget(bytes32 projectCode, uint256 remaining, uint256 requested);
+    /// @notice The caller's agency has already recorded a disbursement under this voucher
+    ///         (reversed or not); a voucher is recorded once.
+    /// @param agencyCode The caller's agency.
+    /// @param voucher The voucher given.
     error VoucherAlreadyUsed(bytes32 agencyCode, bytes32 voucher);
+    /// @notice A reversal names a voucher the caller's agency never recorded.
+    /// @param agencyCode The caller's agency.
+    /// @param voucher The voucher given.
     error DisbursementUnknown(bytes32 agencyCode, bytes32 voucher);
+    /// @notice A reversal names a disbursement that is already reversed; it is reversed at most once.
+    /// @param agencyCode The caller's agency.
+    /// @param voucher The voucher of the disbursement.
     error DisbursementAlreadyReversed(bytes32 agencyCode, bytes32 voucher);
-    /// @notice The disbursement links to a service request that does not exist.
+    /// @notice A disbursement links to a service request that does not exist.
+    /// @param trackingCode The linked request's tracking code (non-zero).
     error LinkedRequestUnknown(bytes32 trackingCode);
 
     /// @notice Register projects with their allocations. Registrar only.

@@ -50,19 +50,46 @@ interface IServiceRequests {
         bytes32 head
     );
 
+    /// @notice A service with this id is already defined; a definition never changes.
+    /// @param service The service id given.
     error ServiceAlreadyDefined(bytes32 service);
+    /// @notice No service is defined under this id (setting a role or opening a request).
+    /// @param service The service id given.
     error ServiceUnknown(bytes32 service);
-    /// @notice The definition is inconsistent; `index` points at the offending entry.
+    /// @notice A service definition is inconsistent: fewer than 2 or more than 255 states, a
+    ///         time-limit list of another length, no roles or more than 255, or a transition
+    ///         out of range, to its own state, with an unknown role or given twice.
+    /// @param service The service id given.
+    /// @param index 0 for the shape of the lists; 1 + i for transition i.
     error ServiceDefinitionInvalid(bytes32 service, uint256 index);
+    /// @notice A role given to an agency is 0 (the owner, never granted) or not a role of the service.
+    /// @param service The service id.
+    /// @param role The role given.
     error ServiceRoleUnknown(bytes32 service, uint8 role);
+    /// @notice A request with this tracking code is already open; tracking codes are never reused.
+    /// @param trackingCode The tracking code given.
     error RequestAlreadyOpened(bytes32 trackingCode);
+    /// @notice No request was opened under this tracking code (advancing or reading it).
+    /// @param trackingCode The tracking code given.
     error RequestUnknown(bytes32 trackingCode);
+    /// @notice A request is opened with a zero applicant commitment.
     error CommitmentMissing();
+    /// @notice A request is opened with a zero tracking code.
     error TrackingCodeMissing();
     /// @notice A tracking code is 20 bytes left-aligned in the bytes32: its low 12 bytes must
     ///         be zero. Otherwise two codes would share the 20 bytes every reader prints.
+    /// @param trackingCode The tracking code given.
     error TrackingCodeMalformed(bytes32 trackingCode);
+    /// @notice The service has no transition from the request's current state to the state asked for.
+    /// @param trackingCode The request.
+    /// @param fromState Its current state.
+    /// @param toState The state asked for.
     error TransitionNotAllowed(bytes32 trackingCode, uint8 fromState, uint8 toState);
+    /// @notice The caller's agency does not hold the role the transition needs (role 0: it is
+    ///         not the agency that opened the request).
+    /// @param trackingCode The request.
+    /// @param role The role the transition needs.
+    /// @param callerAgency The agency the caller's key records for.
     error TransitionRoleMissing(bytes32 trackingCode, uint8 role, bytes32 callerAgency);
 
     /// @notice Define a service. Registrar only; a definition never changes (publish a new service id).

@@ -208,11 +208,10 @@ def key_new(
         govledger key new ~/.govledger/officer.json
     """
     import getpass
-    import os
 
     from ledger.keys import create_keystore
 
-    password = os.environ.get("GOVLEDGER_KEYSTORE_PASSWORD")
+    password = get_settings().keystore_password
     if password is None:
         if not sys.stdin.isatty():
             raise InputError("set GOVLEDGER_KEYSTORE_PASSWORD or run on a terminal to type a password")

@@ -30,12 +30,12 @@ def add(
         govledger project add MOE-2568-001 --agency MOE --fiscal-year 2568 \\
             --budget 1500000.00 --name "ห้องเรียนอัจฉริยะ"
     """
-    from ledger.types import check_text, encode_code, format_baht, parse_baht
+    from ledger.types import MAX_FISCAL_YEAR, MIN_FISCAL_YEAR, check_text, encode_code, format_baht, parse_baht
     from ledger.values import ProjectSpec
 
     encode_code(code, "project code")
     encode_code(agency, "agency code")
-    if not 2500 <= fiscal_year <= 2700:
+    if not MIN_FISCAL_YEAR <= fiscal_year <= MAX_FISCAL_YEAR:
         raise InputError(f"{fiscal_year} is not a Buddhist Era fiscal year like 2568")
     allocation = parse_baht(budget)
     check_text(name, "the name")

@@ -15,6 +15,7 @@ from audit.verify import verify_bundle
 from indexer.sync import DEFAULT_REORG_WINDOW, index_once
 from ledger.artifacts import load_artifact
 from ledger.deployment import Deployment
+from ledger.settings import get_settings
 from ledger.types import encode_code
 
 from .scenario import run_scenario
@@ -104,5 +105,6 @@ def test_the_rebuild_keeps_the_window_the_mirror_was_indexed_with(
     export_bundle(HttpSource(production_chain.url), dep.address, dep.deploy_block, bundle, to_block=checkpoint(mirror))
     # The auditor runs with the indexer's setting, as the operator's environment gives it.
     monkeypatch.setenv("GOVLEDGER_REORG_WINDOW", "16")
+    get_settings.cache_clear()
     report = verify_bundle(bundle, db_url=url, recompile=False)
     assert report.ok, report.lines()
