@@ -53,7 +53,7 @@ def generate(w3: Any, contract: Any, events: int) -> tuple[int, float]:
         send(f.addRecorder(encode_code(code), recorder), admin)
     projects = {a: [f"{a}-P{j}" for j in range(5)] for a in agencies}
     send(
-        f.registerProjects([(encode_code(p), encode_code(a), 2568, 10**17, p) for a in agencies for p in projects[a]]),
+        f.registerProjects([(encode_code(p), encode_code(a), 2568, 10**16, p) for a in agencies for p in projects[a]]),
         admin,
     )
     entries = 2 + 8 + 20  # two default services, agencies + recorders, projects

@@ -84,7 +84,7 @@ def generate(w3: Any, contract: Any, events: int, state: dict[str, Any], budget:
                 contract.functions.addRecorder(encode_code(code), recorder).transact({"from": admin})
             )
         projects = [(f"PRJ-{i}", agencies[i % 4]) for i in range(20)]
-        inputs = [(encode_code(p), encode_code(a), 2568, 10**17, f"โครงการ {p}") for p, a in projects]
+        inputs = [(encode_code(p), encode_code(a), 2568, 10**16, f"โครงการ {p}") for p, a in projects]
         w3.eth.wait_for_transaction_receipt(contract.functions.registerProjects(inputs).transact({"from": admin}))
         state.update(projects=projects, recorders=dict(zip(agencies, recorders, strict=True)), voucher=0)
     rng = random.Random(7)
